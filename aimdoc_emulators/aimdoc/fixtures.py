@@ -1,0 +1,1 @@
+"""Pytest fixtures for the Aimdoc emulator (placeholder until the emulator lands)."""

@@ -1,0 +1,52 @@
+"""Salesforce record ids: key prefix + sequence, and the 18-character checksum form."""
+
+from __future__ import annotations
+
+import re
+import string
+
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+ORG_ID = "00D5e000000EMUL"
+USER_ID = "0055e000000EMUL"
+
+
+def to18(id15: str) -> str:
+    """Append the case-insensitivity checksum to a 15-character id (18 stays as is)."""
+    if len(id15) == 18:
+        return id15
+    if len(id15) != 15:
+        raise ValueError(f"not a Salesforce id: {id15!r}")
+    suffix = ""
+    for chunk in range(3):
+        bits = 0
+        for position in range(5):
+            if "A" <= id15[chunk * 5 + position] <= "Z":
+                bits |= 1 << position
+        suffix += _CHECKSUM_ALPHABET[bits]
+    return id15 + suffix
+
+
+def normalize_id(value: str) -> str | None:
+    """The 18-character form of a well-formed 15 or 18 character id, else None."""
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        return None
+    return to18(value[:15])
+
+
+def _base62(number: int, width: int) -> str:
+    digits = ""
+    while number:
+        number, rest = divmod(number, 62)
+        digits = _BASE62[rest] + digits
+    return digits.rjust(width, "0")
+
+
+def make_id(key_prefix: str, sequence: int) -> str:
+    """An 18-character id such as ``00Q5e00000000AbAAA`` for the n-th record of a prefix."""
+    return to18(f"{key_prefix}5e0{_base62(sequence, 9)}")
+
+
+ORG_ID_18 = to18(ORG_ID)
+USER_ID_18 = to18(USER_ID)

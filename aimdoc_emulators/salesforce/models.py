@@ -1,0 +1,661 @@
+"""SalesforceBackend: the emulated org's records and operations; no HTTP here.
+
+Every public method runs under one lock, so the threaded server sees a serial org, and raises
+``ApiError`` (whole call) or ``RecordFailure`` (one record) as the real service would answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aimdoc_emulators.salesforce import soql, store
+from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure, not_found, record_error
+from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
+from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
+from aimdoc_emulators.salesforce.validation import (
+    RecordValidator,
+    decode_note_content,
+    format_datetime,
+    normalize_reference_values,
+    note_text_preview,
+)
+
+PAGE_SIZE = 2000
+DUPLICATE_MESSAGES = {
+    "Lead": "Use one of these records?",
+    "Contact": (
+        "You're creating a duplicate record. We recommend you use an existing record instead."
+    ),
+}
+
+
+@dataclass
+class DuplicateRule:
+    """An active duplicate rule on one object, matching Email case-insensitively."""
+
+    sobject: str
+    action: str = "allow"  # allow (Allow + Alert) or block
+    match_objects: tuple[str, ...] = ("Lead", "Contact")
+    active: bool = False
+
+
+@dataclass
+class QueryCursor:
+    """Rows of a query not yet returned, keyed by its locator."""
+
+    sobject: str
+    records: list[dict[str, Any]]
+    total_size: int
+
+
+@dataclass
+class Counters:
+    """Record-level write counts, for the admin stats."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    by_object: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, sobject: str, kind: str) -> None:
+        """Count one record written."""
+        setattr(self, kind, getattr(self, kind) + 1)
+        per = self.by_object.setdefault(sobject, {"created": 0, "updated": 0, "deleted": 0})
+        per[kind] += 1
+
+
+class SalesforceBackend:
+    """All state of the emulated org: SQLite records, metadata, cursors, duplicate rules."""
+
+    def __init__(
+        self,
+        *,
+        db_path: str = ":memory:",
+        api_version: str = "59.0",
+        seed_file: str | Path | None = None,
+    ) -> None:
+        self.db_path = db_path
+        self.api_version = api_version
+        self.seed_file = Path(seed_file) if seed_file else None
+        self.lock = threading.RLock()
+        self.conn = store.connect(db_path)
+        self.reset()
+
+    # ----------------------------------------------------------------- lifecycle
+    def reset(self) -> None:
+        """Empty the org and re-apply the seed file."""
+        with self.lock:
+            for (name,) in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall():
+                self.conn.execute(f'DROP TABLE "{name}"')
+            self.catalog = Catalog()
+            self.sequences: dict[str, int] = {}
+            self.cursors: dict[str, QueryCursor] = {}
+            self.counters = Counters()
+            self.duplicate_rules: dict[str, DuplicateRule] = {
+                name: DuplicateRule(name) for name in ("Lead", "Contact")
+            }
+            self.duplicate_key = "duplicateResut"
+            store.create_schema(self.conn, self.catalog)
+            self._insert_row(
+                self.catalog.sobject("User"),
+                {"Id": USER_ID_18, "Username": "demo@example.com", "LastName": "Emulator",
+                 "FirstName": "Demo", "Name": "Demo Emulator", "Email": "demo@example.com",
+                 "IsActive": 1},
+            )
+            if self.seed_file:
+                self.seed(json.loads(self.seed_file.read_text(encoding="utf-8")))
+
+    def seed(self, data: dict[str, Any]) -> dict[str, list[str]]:
+        """Apply ``{"metadata": {...}, "duplicate_rules": {...}, "records": {Type: [..]}}``.
+
+        Seed records bypass createable checks (so IsConverted, ConvertedContactId or Id can be
+        set) but not types; a record may carry ``"Id"``. Returns the ids created per object.
+        """
+        with self.lock:
+            if data.get("metadata"):
+                self.catalog.extend(data["metadata"])
+                store.create_schema(self.conn, self.catalog)
+            for name, rule in data.get("duplicate_rules", {}).items():
+                self.set_duplicate_rule(name, **rule)
+            created: dict[str, list[str]] = {}
+            for type_name, rows in data.get("records", {}).items():
+                obj = self.sobject(type_name)
+                created[obj.name] = [self._seed_record(obj, row) for row in rows]
+            return created
+
+    def set_duplicate_rule(self, sobject: str, **options: Any) -> None:
+        """Turn a Lead or Contact email duplicate rule on or off (``active``, ``action``)."""
+        with self.lock:
+            rule = self.duplicate_rules.setdefault(sobject, DuplicateRule(sobject))
+            rule.active = bool(options.get("active", True))
+            rule.action = options.get("action", rule.action)
+            if "match_objects" in options:
+                rule.match_objects = tuple(options["match_objects"])
+
+    # ----------------------------------------------------------------- metadata
+    def sobject(self, name: str) -> SObjectMeta:
+        """The object called ``name``; 404 NOT_FOUND otherwise, as the REST paths answer."""
+        obj = self.catalog.sobject(name)
+        if obj is None:
+            raise not_found()
+        return obj
+
+    def describe_global(self) -> dict[str, Any]:
+        """``GET /sobjects``."""
+        return {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [obj.summary(self.api_version) for obj in self.catalog.objects.values()],
+        }
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """``GET /sobjects/{Type}/describe``."""
+        return self.sobject(name).describe(self.api_version)
+
+    # ----------------------------------------------------------------- reads
+    def get(self, type_name: str, record_id: str, fields: list[str] | None = None) -> dict:
+        """One record by id, all fields (or the named ones)."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            row = self._row(obj, record_id)
+            if row is None or row["IsDeleted"]:
+                raise not_found() if row is None else ApiError.of(
+                    404, "ENTITY_IS_DELETED", "entity is deleted", []
+                )
+            return self.render(obj, dict(row), fields)
+
+    def find_ids(self, obj: SObjectMeta, meta: FieldMeta, value: Any) -> list[str]:
+        """Ids of live records whose field equals ``value`` (case-insensitive for text)."""
+        rows = self.conn.execute(
+            f'SELECT "Id" FROM "{obj.name}" WHERE "{meta.name}" = ? AND "IsDeleted" = 0',
+            (value,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def query(
+        self, text: str, *, include_deleted: bool = False, batch_size: int = PAGE_SIZE
+    ) -> dict[str, Any]:
+        """Run SOQL and return the first page, keeping the rest behind a locator."""
+        with self.lock:
+            self._check_content_document_link_filter(text)
+            try:
+                result = soql.run_query(
+                    self.conn, self.catalog, text, include_deleted=include_deleted,
+                    api_version=self.api_version,
+                )
+            except soql.SoqlError as exc:
+                raise ApiError.of(400, exc.error_code, exc.message) from None
+            records = [self._base64_urls(result.sobject, rec) for rec in result.records]
+            cursor = QueryCursor(result.sobject, records, result.total_size)
+            return self._page(cursor, 0, batch_size)
+
+    def query_more(self, locator: str, batch_size: int = PAGE_SIZE) -> dict[str, Any]:
+        """The next page of a query (``/query/{locator}-{offset}``)."""
+        with self.lock:
+            name, _, offset = locator.partition("-")
+            cursor = self.cursors.get(name)
+            if cursor is None or not offset.isdigit():
+                raise ApiError.of(
+                    400, "INVALID_QUERY_LOCATOR", "invalid query locator"
+                )
+            return self._page(cursor, int(offset), batch_size, locator=name)
+
+    def _page(
+        self, cursor: QueryCursor, offset: int, batch_size: int, locator: str | None = None
+    ) -> dict[str, Any]:
+        batch = max(200, min(PAGE_SIZE, batch_size))
+        chunk = cursor.records[offset : offset + batch]
+        page: dict[str, Any] = {"totalSize": cursor.total_size, "done": True, "records": chunk}
+        if offset + batch < len(cursor.records):
+            locator = locator or make_id("01g", self._next_sequence("01g"))
+            self.cursors[locator] = cursor
+            page["done"] = False
+            page["nextRecordsUrl"] = (
+                f"/services/data/v{self.api_version}/query/{locator}-{offset + batch}"
+            )
+        elif locator:
+            self.cursors.pop(locator, None)
+        return page
+
+    @staticmethod
+    def _check_content_document_link_filter(text: str) -> None:
+        lowered = " ".join(text.lower().split())
+        if " from contentdocumentlink" not in lowered:
+            return
+        where = lowered.partition(" where ")[2]
+        if "linkedentityid" not in where and "contentdocumentid" not in where:
+            raise ApiError.of(
+                400, "MALFORMED_QUERY",
+                "Implementation restriction: ContentDocumentLink requires a filter by a single Id "
+                "on ContentDocumentId or LinkedEntityId using the equals operator or multiple "
+                "Id's using the IN operator.",
+            )
+
+    # ----------------------------------------------------------------- writes
+    def create(
+        self, type_name: str, payload: dict[str, Any], *, allow_duplicates: bool = False
+    ) -> str:
+        """Insert one record; returns its 18-character id."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            if not obj.createable:
+                raise RecordFailure([record_error(
+                    "INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support insert"
+                )])
+            validator = self._validator(obj)
+            resolved = validator.resolve_fields(payload)
+            if "Id" in resolved:
+                raise RecordFailure([record_error(
+                    "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
+                )])
+            values = validator.check(resolved, creating=True)
+            values = normalize_reference_values(values, obj)
+            self._check_special(obj, values, None)
+            self._check_duplicates(obj, values, None, allow_duplicates)
+            record_id = make_id(obj.key_prefix, self._next_sequence(obj.key_prefix))
+            row = self._defaults(obj) | values | self._audit(created=True) | {"Id": record_id}
+            self._derive(obj, row)
+            self._insert_row(obj, row)
+            self._after_write(obj, row)
+            self.counters.add(obj.name, "created")
+            return record_id
+
+    def update(
+        self,
+        type_name: str,
+        record_id: str,
+        payload: dict[str, Any],
+        *,
+        allow_duplicates: bool = False,
+    ) -> None:
+        """Update one record's given fields."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            current = self._live_row(obj, record_id)
+            validator = self._validator(obj)
+            resolved = validator.resolve_fields(payload)
+            resolved.pop("Id", None)
+            if obj.name == "Lead" and current.get("IsConverted"):
+                raise RecordFailure([record_error(
+                    "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
+                )])
+            values = validator.check(resolved, creating=False, record_id=current["Id"])
+            values = normalize_reference_values(values, obj)
+            self._check_special(obj, values, current)
+            self._check_duplicates(obj, values, current["Id"], allow_duplicates)
+            row = current | values | self._audit(created=False)
+            self._derive(obj, row)
+            self._write_row(obj, row)
+            self._after_write(obj, row)
+            self.counters.add(obj.name, "updated")
+
+    def delete(self, type_name: str, record_id: str) -> None:
+        """Move a record to the recycle bin (IsDeleted, still visible to queryAll)."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            current = self._live_row(obj, record_id)
+            self.conn.execute(
+                f'UPDATE "{obj.name}" SET "IsDeleted" = 1 WHERE "Id" = ?', (current["Id"],)
+            )
+            if obj.name in {"ContentNote", "ContentDocument"}:
+                for twin in ("ContentNote", "ContentDocument"):
+                    self.conn.execute(
+                        f'UPDATE "{twin}" SET "IsDeleted" = 1 WHERE "Id" = ?', (current["Id"],)
+                    )
+                self.conn.execute(
+                    'DELETE FROM "ContentDocumentLink" WHERE "ContentDocumentId" = ?',
+                    (current["Id"],),
+                )
+            self.counters.add(obj.name, "deleted")
+
+    def upsert(
+        self,
+        type_name: str,
+        field_name: str,
+        value: Any,
+        payload: dict[str, Any],
+        *,
+        allow_duplicates: bool = False,
+    ) -> tuple[str, bool]:
+        """Upsert by an external-id or idLookup field: (id, created)."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            meta = self.external_id_field(obj, field_name)
+            body = {k: v for k, v in payload.items() if k.lower() != meta.name.lower()}
+            if meta.name == "Id":
+                matches = [value] if value and self._row(obj, value) else []
+            else:
+                matches = self.find_ids(obj, meta, value) if value not in (None, "") else []
+            if len(matches) > 1:
+                raise RecordFailure([record_error(
+                    "DUPLICATE_EXTERNAL_ID",
+                    "A user-specified external ID matches more than one record during an upsert.",
+                )], status=300)
+            if matches:
+                self.update(obj.name, matches[0], body, allow_duplicates=allow_duplicates)
+                return normalize_id(matches[0]) or matches[0], False
+            if meta.name != "Id" and value not in (None, ""):
+                body[meta.name] = value
+            return self.create(obj.name, body, allow_duplicates=allow_duplicates), True
+
+    def external_id_field(self, obj: SObjectMeta, field_name: str) -> FieldMeta:
+        """The upsert key field, which must be an external id, idLookup, or Id."""
+        meta = obj.field(field_name)
+        if meta is None or not (meta.external_id or meta.id_lookup):
+            raise ApiError.of(
+                400, "INVALID_FIELD",
+                f"Field name provided, {field_name} is not an External ID or indexed field for "
+                f"{obj.name}",
+            )
+        return meta
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A savepoint: rolled back if the block raises (allOrNone)."""
+        with self.lock:
+            self.conn.execute("SAVEPOINT tx")
+            saved = (dict(self.sequences), Counters(
+                self.counters.created, self.counters.updated, self.counters.deleted,
+                {k: dict(v) for k, v in self.counters.by_object.items()},
+            ))
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO tx")
+                self.conn.execute("RELEASE tx")
+                self.sequences, self.counters = saved
+                raise
+            self.conn.execute("RELEASE tx")
+
+    def convert_lead(
+        self, lead_id: str, contact_id: str | None = None, account_id: str | None = None
+    ) -> dict[str, str]:
+        """Mark a Lead converted (creating its Account and Contact unless given)."""
+        with self.lock:
+            lead_obj = self.sobject("Lead")
+            lead = self._live_row(lead_obj, lead_id)
+            if not account_id:
+                account_id = self.create("Account", {"Name": lead["Company"]})
+            if not contact_id:
+                contact_id = self.create("Contact", {
+                    "FirstName": lead["FirstName"], "LastName": lead["LastName"],
+                    "Email": lead["Email"], "AccountId": account_id,
+                })
+            row = lead | {
+                "IsConverted": 1, "ConvertedContactId": normalize_id(contact_id),
+                "ConvertedAccountId": normalize_id(account_id),
+                "ConvertedDate": self.now().date().isoformat(), "Status": "Closed - Converted",
+            } | self._audit(created=False)
+            self._write_row(lead_obj, row)
+            return {"lead_id": row["Id"], "contact_id": row["ConvertedContactId"],
+                    "account_id": row["ConvertedAccountId"]}
+
+    def note_content(self, record_id: str) -> bytes:
+        """The decoded body of a ContentNote (``/sobjects/ContentNote/{id}/Content``)."""
+        with self.lock:
+            return self._note_bytes(self._live_row(self.sobject("ContentNote"), record_id))
+
+    # ----------------------------------------------------------------- stats
+    def count(self, type_name: str, *, include_deleted: bool = False) -> int:
+        """Number of records of an object."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            where = "" if include_deleted else ' WHERE "IsDeleted" = 0'
+            return self.conn.execute(f'SELECT COUNT(*) FROM "{obj.name}"{where}').fetchone()[0]
+
+    def all_records(self, type_name: str) -> list[dict[str, Any]]:
+        """Every live record of an object, rendered (for tests and the admin state dump)."""
+        with self.lock:
+            obj = self.sobject(type_name)
+            rows = self.conn.execute(f'SELECT * FROM "{obj.name}" WHERE "IsDeleted" = 0')
+            return [self.render(obj, dict(row)) for row in rows.fetchall()]
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def now() -> dt.datetime:
+        """The org's clock (UTC)."""
+        return dt.datetime.now(dt.UTC)
+
+    def _next_sequence(self, prefix: str) -> int:
+        self.sequences[prefix] = self.sequences.get(prefix, 0) + 1
+        return self.sequences[prefix]
+
+    def _validator(self, obj: SObjectMeta) -> RecordValidator:
+        return RecordValidator(obj, self._exists, self._unique_owner(obj))
+
+    def _exists(self, record_id: str, types: tuple[str, ...], *, prefix_only: bool) -> bool:
+        for type_name in types:
+            obj = self.catalog.sobject(type_name)
+            if obj is None or obj.key_prefix != record_id[:3]:
+                continue
+            if prefix_only:
+                return True
+            row = self._row(obj, record_id)
+            if row is not None and not row["IsDeleted"]:
+                return True
+        return False
+
+    def _unique_owner(self, obj: SObjectMeta) -> Any:
+        def owner(field_name: str, value: Any, own_id: str | None) -> str | None:
+            for found in self.find_ids(obj, obj.field(field_name), value):
+                if found != own_id:
+                    return found
+            return None
+
+        return owner
+
+    def _row(self, obj: SObjectMeta, record_id: str) -> dict[str, Any] | None:
+        normalized = normalize_id(record_id)
+        if normalized is None:
+            return None
+        row = self.conn.execute(
+            f'SELECT * FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+        ).fetchone()
+        return dict(row) if row else None
+
+    def _live_row(self, obj: SObjectMeta, record_id: str) -> dict[str, Any]:
+        row = self._row(obj, record_id)
+        if row is None:
+            raise RecordFailure([record_error(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
+            )], status=404)
+        if row["IsDeleted"]:
+            raise RecordFailure(
+                [record_error("ENTITY_IS_DELETED", "entity is deleted", [])], status=404
+            )
+        return row
+
+    def _defaults(self, obj: SObjectMeta) -> dict[str, Any]:
+        defaults: dict[str, Any] = {"OwnerId": USER_ID_18} if obj.field("OwnerId") else {}
+        for meta in obj.fields.values():
+            if meta.defaulted_on_create and meta.default_value is not None:
+                value = meta.default_value
+                defaults[meta.name] = int(value) if isinstance(value, bool) else value
+        return defaults
+
+    def _audit(self, *, created: bool) -> dict[str, Any]:
+        stamp = format_datetime(self.now())
+        audit = {"LastModifiedDate": stamp, "SystemModstamp": stamp,
+                 "LastModifiedById": USER_ID_18}
+        if created:
+            audit |= {"CreatedDate": stamp, "CreatedById": USER_ID_18, "IsDeleted": 0}
+        return audit
+
+    def _derive(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
+        """Computed fields: Name of people, ContentNote size and preview."""
+        if obj.field("FirstName") and obj.field("Name") and obj.field("LastName"):
+            row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
+        if obj.name == "ContentNote" and row.get("Content") is not None:
+            text = self._note_bytes(row).decode("utf-8")
+            row |= {
+                "FileType": "SNOTE", "FileExtension": "snote",
+                "ContentSize": len(text.encode("utf-8")), "TextPreview": note_text_preview(text),
+                "LatestPublishedVersionId": make_id("068", self._next_sequence("068")),
+            }
+
+    @staticmethod
+    def _note_bytes(row: dict[str, Any]) -> bytes:
+        return base64.b64decode(row.get("Content") or "")
+
+    def _check_special(
+        self, obj: SObjectMeta, values: dict[str, Any], current: dict[str, Any] | None
+    ) -> None:
+        """Object-specific rules: note content, note titles, duplicate document links."""
+        if obj.name == "ContentNote":
+            title = values.get("Title", current.get("Title") if current else None)
+            if title is None or not str(title).strip():
+                raise RecordFailure([record_error(
+                    "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
+                )])
+            if values.get("Content") is not None:
+                decode_note_content(values["Content"])
+        if obj.name == "ContentDocumentLink" and current is None:
+            taken = self.conn.execute(
+                'SELECT "Id" FROM "ContentDocumentLink" WHERE "ContentDocumentId" = ? '
+                'AND "LinkedEntityId" = ?',
+                (values.get("ContentDocumentId"), values.get("LinkedEntityId")),
+            ).fetchone()
+            if taken:
+                raise RecordFailure([record_error(
+                    "DUPLICATE_VALUE",
+                    f"Document with ID: {values.get('ContentDocumentId')} is already linked with "
+                    f"the entity with ID: {values.get('LinkedEntityId')}",
+                    [],
+                )])
+
+    def _check_duplicates(
+        self, obj: SObjectMeta, values: dict[str, Any], own_id: str | None, allow: bool
+    ) -> None:
+        rule = self.duplicate_rules.get(obj.name)
+        email = values.get("Email")
+        if rule is None or not rule.active or not email:
+            return
+        matches = []
+        for other in rule.match_objects:
+            other_obj = self.catalog.sobject(other)
+            extra = ' AND "IsConverted" = 0' if other == "Lead" else ""
+            rows = self.conn.execute(
+                f'SELECT "Id" FROM "{other_obj.name}" WHERE "Email" = ? AND "IsDeleted" = 0{extra}',
+                (email,),
+            ).fetchall()
+            matches += [(other_obj.name, row[0]) for row in rows if row[0] != own_id]
+        if not matches or (allow and rule.action == "allow"):
+            return
+        raise RecordFailure([self._duplicate_error(obj.name, rule, matches)])
+
+    def _duplicate_error(
+        self, sobject: str, rule: DuplicateRule, matches: list[tuple[str, str]]
+    ) -> dict[str, Any]:
+        message = DUPLICATE_MESSAGES.get(sobject, "Use one of these records?")
+        by_type: dict[str, list[str]] = {}
+        for type_name, record_id in matches:
+            by_type.setdefault(type_name, []).append(record_id)
+        result = {
+            "allowSave": rule.action == "allow",
+            "duplicateRule": f"Standard_{sobject}_Duplicate_Rule",
+            "duplicateRuleEntityType": sobject,
+            "errorMessage": message,
+            "matchResults": [
+                {
+                    "entityType": type_name, "errors": [], "matchEngine": "FuzzyMatchEngine",
+                    "matchRecords": [
+                        {"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
+                         "record": {"attributes": {"type": type_name, "url": self._url(
+                             type_name, record_id)}, "Id": record_id}}
+                        for record_id in ids
+                    ],
+                    "rule": f"Standard_{type_name}_Match_Rule_v1_0", "size": len(ids),
+                    "success": True,
+                }
+                for type_name, ids in by_type.items()
+            ],
+        }
+        return {self.duplicate_key: result, "errorCode": "DUPLICATES_DETECTED",
+                "message": message, "fields": []}
+
+    def _after_write(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
+        """Keep ContentDocument in step with its ContentNote (they share the 069 id)."""
+        if obj.name != "ContentNote":
+            return
+        doc = self.catalog.sobject("ContentDocument")
+        twin = {
+            key: row.get(key)
+            for key in ("Id", "Title", "FileType", "ContentSize", "LatestPublishedVersionId",
+                        "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate",
+                        "LastModifiedById", "SystemModstamp", "IsDeleted")
+        }
+        if self._row(doc, row["Id"]) is None:
+            self._insert_row(doc, twin)
+        else:
+            self._write_row(doc, twin)
+
+    def _insert_row(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
+        columns = ", ".join(f'"{name}"' for name in row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(
+            f'INSERT INTO "{obj.name}" ({columns}) VALUES ({marks})', tuple(row.values())
+        )
+
+    def _write_row(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
+        assignments = ", ".join(f'"{name}" = ?' for name in row if name != "Id")
+        values = [value for name, value in row.items() if name != "Id"]
+        self.conn.execute(
+            f'UPDATE "{obj.name}" SET {assignments} WHERE "Id" = ?', (*values, row["Id"])
+        )
+
+    def _seed_record(self, obj: SObjectMeta, raw: dict[str, Any]) -> str:
+        validator = self._validator(obj)
+        payload = {k: v for k, v in raw.items() if k not in {"attributes"}}
+        record_id = payload.pop("Id", None)
+        values = {name: value for name, (_, value) in validator.resolve_fields(payload).items()}
+        values = normalize_reference_values(values, obj)
+        if record_id:
+            record_id = normalize_id(record_id) or record_id
+        else:
+            record_id = make_id(obj.key_prefix, self._next_sequence(obj.key_prefix))
+        audit = self._audit(created=True)
+        audit.update({k: v for k, v in values.items() if k in audit})
+        row = self._defaults(obj) | values | audit | {"Id": record_id}
+        self._derive(obj, row)
+        self._insert_row(obj, row)
+        self._after_write(obj, row)
+        return record_id
+
+    def _url(self, type_name: str, record_id: str) -> str:
+        return f"/services/data/v{self.api_version}/sobjects/{type_name}/{record_id}"
+
+    def _base64_urls(self, sobject: str, record: dict[str, Any]) -> dict[str, Any]:
+        obj = self.catalog.sobject(sobject)
+        for meta in obj.fields.values():
+            if meta.type == "base64" and record.get(meta.name) is not None:
+                record[meta.name] = f"{self._url(obj.name, record['Id'])}/{meta.name}"
+        return record
+
+    def render(
+        self, obj: SObjectMeta, row: dict[str, Any], fields: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A stored row as REST JSON (attributes first, every field, typed)."""
+        metas = list(obj.fields.values())
+        if fields:
+            metas = [m for m in (obj.field(f.strip()) for f in fields) if m is not None]
+        record: dict[str, Any] = {
+            "attributes": {"type": obj.name, "url": self._url(obj.name, row["Id"])}
+        }
+        for meta in metas:
+            value = row.get(meta.name)
+            if value is not None and meta.type == "boolean":
+                value = bool(value)
+            elif value is not None and meta.type == "base64":
+                value = f"{self._url(obj.name, row['Id'])}/{meta.name}"
+            record[meta.name] = value
+        return record

@@ -1,0 +1,66 @@
+"""REST paths under ``/services/data/v{version}``: regex -> (handler name, call kind) per method.
+
+Paths match case-insensitively and with or without a trailing slash, as the real service does.
+"""
+
+from __future__ import annotations
+
+import re
+
+_T = r"(?P<sobject>[A-Za-z][A-Za-z0-9_]*)"
+_ID = r"(?P<record_id>[a-zA-Z0-9]{15}|[a-zA-Z0-9]{18})"
+
+ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[str, str]]]] = [
+    (r"", {"GET": ("resources", "read")}),
+    (r"/sobjects", {"GET": ("describe_global", "describe")}),
+    (rf"/sobjects/{_T}", {"GET": ("sobject_info", "describe"), "POST": ("create", "insert")}),
+    (rf"/sobjects/{_T}/describe", {"GET": ("describe", "describe")}),
+    (rf"/sobjects/{_T}/{_ID}", {
+        "GET": ("retrieve", "read"), "PATCH": ("update", "update"), "DELETE": ("delete", "delete"),
+    }),
+    (rf"/sobjects/{_T}/{_ID}/(?P<blob_field>[A-Za-z0-9_]+)", {"GET": ("blob", "read")}),
+    (rf"/sobjects/{_T}/(?P<field>[A-Za-z][A-Za-z0-9_]*)/(?P<value>[^/]+)", {
+        "GET": ("retrieve_external", "read"), "PATCH": ("upsert", "upsert"),
+        "DELETE": ("delete_external", "delete"),
+    }),
+    (r"/composite/sobjects", {
+        "POST": ("collections_create", "insert"), "PATCH": ("collections_update", "update"),
+        "DELETE": ("collections_delete", "delete"),
+    }),
+    (rf"/composite/sobjects/{_T}", {
+        "GET": ("collections_retrieve", "read"), "POST": ("collections_retrieve", "read"),
+    }),
+    (rf"/composite/sobjects/{_T}/(?P<field>[A-Za-z][A-Za-z0-9_]*)", {
+        "PATCH": ("collections_upsert", "upsert"),
+    }),
+    (r"/composite", {"POST": ("composite", "composite")}),
+    (r"/query", {"GET": ("query", "query")}),
+    (r"/queryall", {"GET": ("query_all", "query")}),
+    (r"/query/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
+    (r"/queryall/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
+    (r"/limits", {"GET": ("limits", "limits")}),
+]
+ROUTES = [(re.compile(rf"^{pattern}/?$", re.IGNORECASE), methods) for pattern, methods in ROUTES]
+
+DATA_PREFIX = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$", re.IGNORECASE)
+SOAP_LOGIN = re.compile(r"/services/Soap/u/(?P<version>\d+\.\d)/?$", re.IGNORECASE)
+OAUTH_TOKEN = re.compile(r"/services/oauth2/token/?$", re.IGNORECASE)
+RECORD_PAGE = re.compile(r"^/lightning/r/(?P<sobject>\w+)/(?P<record_id>\w+)/view/?$")
+ADMIN_PREFIX = "/__emulator/"
+
+
+def match_route(rest: str, method: str) -> tuple[str, str, dict[str, str]] | None:
+    """The (handler, kind, path arguments) for a data path, or None when nothing matches.
+
+    A path that matches with another method answers 405 in the real service; here the caller
+    gets ``("method_not_allowed", "read", {})``.
+    """
+    for pattern, methods in ROUTES:
+        match = pattern.match(rest)
+        if match is None:
+            continue
+        if method not in methods:
+            return "method_not_allowed", "read", {}
+        handler, kind = methods[method]
+        return handler, kind, match.groupdict()
+    return None
