@@ -281,7 +281,8 @@ class CompiledExpression:
 def _check_node(node: ast.AST, functions: Mapping[str, Any]) -> str | None:
     """Why this node cannot be evaluated, or None."""
     if isinstance(node, _OPERATOR_NODES):
-        return None if type(node) in _TEMPLATE.operators else f"operator {type(node).__name__}"
+        known = type(node) in _TEMPLATE.operators
+        return None if known else f"{type(node).__name__} is not supported"
     if isinstance(node, ast.expr) and type(node) not in _TEMPLATE.nodes:
         return f"{type(node).__name__} is not supported"
     call = node.func if isinstance(node, ast.Call) else None

@@ -2,10 +2,10 @@
 
 | call | what it does |
 |---|---|
-| ``GET stats`` | ``api_calls`` (what counts against the daily limit), calls by kind, records written |
+| ``GET stats`` | ``api_calls`` (counted against the daily limit), calls by kind, writes |
 | ``POST reset`` | empty org, zero counts, no faults (sessions stay valid) |
 | ``POST seed`` | ``{"metadata", "duplicate_rules", "records": {Type: [...]}}`` -> ids |
-| ``GET/POST/DELETE faults`` | list, replace (``{"seed","latency_ms","jitter_ms","rules"}``), clear |
+| ``GET/POST/DELETE faults`` | list, replace (``{seed, latency_ms, jitter_ms, rules}``), clear |
 | ``POST faults/add`` | arm one rule |
 | ``POST sessions/expire`` | every session token becomes invalid now |
 | ``POST config`` | ``daily_limit``, ``concurrent_limit``, ``session_ttl``, ``duplicate_key`` |

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import socket
 import time
 from collections import deque
@@ -14,8 +15,8 @@ from werkzeug.wrappers import Request, Response
 
 from aimdoc_emulators.salesforce import urls
 from aimdoc_emulators.salesforce.auth import (
-    AuthError,
     Authenticator,
+    AuthError,
     oauth_success,
     soap_fault,
     soap_login_response,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from aimdoc_emulators.salesforce.models import SalesforceBackend
 
+LOGGER = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16384
 LOG_SIZE = 20000
 
@@ -137,6 +139,11 @@ class SalesforceApp:
             return self._finish(request, error_response(error), kind, counted=False)
         try:
             response = self._run(request, handler, kind, version, args)
+        except (_Drop, KeyboardInterrupt):
+            raise
+        except Exception:  # a bug in the emulator answers as the real service's 500 would
+            LOGGER.exception("emulator error on %s %s", request.method, request.path)
+            response = error_response(fault_error("UNKNOWN_EXCEPTION"))
         finally:
             self.limits.leave()
         counted = response.status != 401

@@ -23,10 +23,6 @@ from aimdoc_emulators.salesforce.errors import (
 WRITE_KINDS = frozenset({"insert", "update", "upsert", "delete", "composite"})
 
 
-class DropConnection(Exception):
-    """Close the socket without an answer."""
-
-
 def fault_error(name: str) -> ApiError:
     """The whole-call error the real service sends for a fault name."""
     table = {
@@ -77,7 +73,7 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         """The rule as the admin API lists it."""
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -125,7 +121,7 @@ class FaultInjector:
             self.injected = 0
 
     def delay_seconds(self) -> float:
-        """This call's injected latency."""
+        """Seconds of injected latency for one call."""
         with self.lock:
             if not self.latency_ms and not self.jitter_ms:
                 return 0.0

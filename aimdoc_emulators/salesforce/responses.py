@@ -120,7 +120,7 @@ class SalesforceResponses:
         return ApiResponse(200, {"objectDescribe": obj.summary(request.version),
                                  "recentItems": []})
 
-    def limits(self, _request: ApiRequest) -> ApiResponse:
+    def org_limits(self, _request: ApiRequest) -> ApiResponse:
         """``GET /limits``."""
         return ApiResponse(200, self.limits.payload())
 
@@ -394,7 +394,8 @@ class SalesforceResponses:
     def _object_body(request: ApiRequest) -> dict[str, Any]:
         if not isinstance(request.body, dict):
             raise json_parser_error(
-                "Cannot deserialize instance of SObject from START_ARRAY value at [line:1, column:1]"
+                "Cannot deserialize instance of SObject from START_ARRAY value at "
+                "[line:1, column:1]"
             )
         return request.body
 

@@ -55,8 +55,15 @@ _NAMES_HINT = "Please reference your WSDL or the describe call for the appropria
 _NOT_FILTERABLE = frozenset({"textarea", "base64"})
 _NOT_SORTABLE = frozenset({"textarea", "base64", "multipicklist"})
 _TYPE_WORDS = {
-    "boolean": "boolean", "int": "integer", "double": "double", "currency": "currency",
-    "percent": "percent", "date": "date", "datetime": "dateTime", "id": "id", "reference": "id",
+    "boolean": "boolean",
+    "int": "integer",
+    "double": "double",
+    "currency": "currency",
+    "percent": "percent",
+    "date": "date",
+    "datetime": "dateTime",
+    "id": "id",
+    "reference": "id",
 }
 _ID_SHAPE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-5]{3})?")
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -195,10 +202,16 @@ class _Plan:
                 assert container is not None
                 if hop.key not in container:
                     parent_id = parent_ids[hop.alias]
-                    container[hop.key] = None if parent_id is None else {
-                        "attributes": {"type": hop.sobject,
-                                       "url": f"{base}/{hop.sobject}/{parent_id}"}
-                    }
+                    container[hop.key] = (
+                        None
+                        if parent_id is None
+                        else {
+                            "attributes": {
+                                "type": hop.sobject,
+                                "url": f"{base}/{hop.sobject}/{parent_id}",
+                            }
+                        }
+                    )
                 container = container[hop.key]
                 if container is None:
                     break
@@ -243,7 +256,8 @@ class _Compiler:
         obj = self.catalog.sobject(self.query.sobject)
         if obj is None:
             raise self.error(
-                "INVALID_TYPE", self.query.sobject_pos,
+                "INVALID_TYPE",
+                self.query.sobject_pos,
                 f"sObject type '{self.query.sobject}' is not supported. If you are attempting "
                 "to use a custom object, be sure to append the '__c' after the entity name. "
                 + _NAMES_HINT,
@@ -299,8 +313,11 @@ class _Compiler:
     def resolve(self, ref: FieldRef) -> _Column:
         """Resolve a field path, adding a LEFT JOIN per parent relationship."""
         if len(ref.parts) > MAX_RELATIONSHIP_HOPS + 1:
-            raise self.error("MALFORMED_QUERY", ref.pos,
-                             "SOQL statements cannot query more than 5 levels of relationships")
+            raise self.error(
+                "MALFORMED_QUERY",
+                ref.pos,
+                "SOQL statements cannot query more than 5 levels of relationships",
+            )
         obj, alias, hops = self.root, "t0", []
         for depth, name in enumerate(ref.parts[:-1]):
             obj, hop, reference = self.hop(obj, name, ref)
@@ -317,7 +334,8 @@ class _Compiler:
         meta = obj.field(ref.parts[-1])
         if meta is None:
             raise self.error(
-                "INVALID_FIELD", ref.pos,
+                "INVALID_FIELD",
+                ref.pos,
                 f"No such column '{ref.parts[-1]}' on entity '{obj.name}'. If you are "
                 "attempting to use a custom field, be sure to append the '__c' after the "
                 "custom field name. " + _NAMES_HINT,
@@ -334,13 +352,15 @@ class _Compiler:
             parent = self.catalog.sobject(reference.reference_to[0])
         if reference is not None and len(reference.reference_to) > 1:
             raise self.error(
-                "MALFORMED_QUERY", ref.pos,
+                "MALFORMED_QUERY",
+                ref.pos,
                 f"polymorphic relationship '{reference.relationship_name}' is not supported "
                 "by the emulator's SOQL subset",
             )
         if reference is None or parent is None:
             raise self.error(
-                "INVALID_FIELD", ref.pos,
+                "INVALID_FIELD",
+                ref.pos,
                 f"Didn't understand relationship '{name}' in field path. If you are attempting "
                 "to use a custom relationship, be sure to append the '__r' after the custom "
                 "relationship name. " + _NAMES_HINT,
@@ -351,8 +371,11 @@ class _Compiler:
     def filterable(self, ref: FieldRef) -> _Column:
         column = self.resolve(ref)
         if column.meta.type in _NOT_FILTERABLE:
-            raise self.error("INVALID_FIELD", ref.pos,
-                             f"field '{column.meta.name}' can not be filtered in a query call")
+            raise self.error(
+                "INVALID_FIELD",
+                ref.pos,
+                f"field '{column.meta.name}' can not be filtered in a query call",
+            )
         return column
 
     def order_by(self) -> str:
@@ -360,8 +383,11 @@ class _Compiler:
         for item in self.query.order_by:
             column = self.resolve(item.field)
             if column.meta.type in _NOT_SORTABLE:
-                raise self.error("INVALID_FIELD", item.field.pos,
-                                 f"field '{column.meta.name}' can not be sorted in a query call")
+                raise self.error(
+                    "INVALID_FIELD",
+                    item.field.pos,
+                    f"field '{column.meta.name}' can not be sorted in a query call",
+                )
             direction = "DESC" if item.descending else "ASC"
             nulls = "LAST" if item.nulls_last else "FIRST"
             terms.append(f"{column.sql} {direction} NULLS {nulls}")
@@ -386,8 +412,9 @@ class _Compiler:
         if isinstance(value, _Range):
             return self.range_sql(column, cond.op, value)
         if cond.op not in ("=", "!=") and column.meta.type == "boolean":
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", cond.field.pos,
-                             "invalid operator on boolean field")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR", cond.field.pos, "invalid operator on boolean field"
+            )
         if value is None:
             return {"=": f"({column.sql} IS NULL)", "!=": f"({column.sql} IS NOT NULL)"}.get(
                 cond.op, "(0)"
@@ -405,8 +432,10 @@ class _Compiler:
             inside += f"{self.param(span.end)}, 0)"
             return inside if op == "=" else f"(NOT {inside})"
         bound, sql_op = {
-            "<": (span.start, "<"), "<=": (span.end, "<"),
-            ">": (span.end, ">="), ">=": (span.start, ">="),
+            "<": (span.start, "<"),
+            "<=": (span.end, "<"),
+            ">": (span.end, ">="),
+            ">=": (span.start, ">="),
         }[op]
         return f"coalesce({col} {sql_op} {self.param(bound)}, 0)"
 
@@ -437,8 +466,9 @@ class _Compiler:
         column = self.filterable(cond.field)
         if column.meta.type not in TEXT_TYPES:
             word = _TYPE_WORDS.get(column.meta.type, column.meta.type)
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", cond.field.pos,
-                             f"invalid operator on {word} field")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR", cond.field.pos, f"invalid operator on {word} field"
+            )
         return f"(sf_like({self.param(cond.value.pattern)}, {column.sql}) = 1)"
 
     # -- values --------------------------------------------------------------------------
@@ -449,7 +479,8 @@ class _Compiler:
             return 0 if ftype == "boolean" else None
         if literal.like_escape:
             raise malformed(
-                self.soql, literal.pos,
+                self.soql,
+                literal.pos,
                 f"Invalid string literal '{literal.text[1:-1]}'. Illegal character sequence "
                 f"'{literal.like_escape}' in string literal.",
             )
@@ -472,7 +503,8 @@ class _Compiler:
         word = _TYPE_WORDS.get(column.meta.type, "string")
         should = "should" if quoted else "should not"
         return self.error(
-            "INVALID_FIELD", ref.pos,
+            "INVALID_FIELD",
+            ref.pos,
             f"value of filter criterion for field '{column.meta.name}' must be of type {word} "
             f"and {should} be enclosed in quotes",
         )
@@ -481,8 +513,9 @@ class _Compiler:
         value = str(literal.value)
         normalised = _to18(value)
         if normalised is None:
-            raise self.error("INVALID_QUERY_FILTER_OPERATOR", literal.pos,
-                             f"invalid ID field: {value}")
+            raise self.error(
+                "INVALID_QUERY_FILTER_OPERATOR", literal.pos, f"invalid ID field: {value}"
+            )
         return normalised
 
     def date_range(self, literal: Literal, ftype: str) -> _Range:

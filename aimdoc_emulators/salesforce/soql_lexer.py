@@ -23,8 +23,18 @@ PUNCT = "punct"
 EOF = "eof"
 
 _SIMPLE_ESCAPES = {
-    "n": "\n", "N": "\n", "r": "\r", "R": "\r", "t": "\t", "T": "\t",
-    "b": "\b", "B": "\b", "f": "\f", "F": "\f", '"': '"', "'": "'",
+    "n": "\n",
+    "N": "\n",
+    "r": "\r",
+    "R": "\r",
+    "t": "\t",
+    "T": "\t",
+    "b": "\b",
+    "B": "\b",
+    "f": "\f",
+    "F": "\f",
+    '"': '"',
+    "'": "'",
 }
 _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})"
@@ -55,9 +65,7 @@ def error_at(code: str, soql: str, pos: int, detail: str) -> SoqlError:
     line = soql[line_start : len(soql) if line_end < 0 else line_end]
     column = pos - line_start + 1
     caret = " " * (column - 1) + "^"
-    return SoqlError(
-        code, f"\n{line}\n{caret}\nERROR at Row:{row}:Column:{column}\n{detail}"
-    )
+    return SoqlError(code, f"\n{line}\n{caret}\nERROR at Row:{row}:Column:{column}\n{detail}")
 
 
 def malformed(soql: str, pos: int, detail: str) -> SoqlError:
@@ -125,9 +133,7 @@ def _next_token(soql: str, pos: int) -> Token:
     for symbol in _PUNCT:
         if soql.startswith(symbol, pos):
             return Token(PUNCT, symbol, pos)
-    raise malformed(
-        soql, pos, f"line 1:{pos} no viable alternative at character '{char}'"
-    )
+    raise malformed(soql, pos, f"line 1:{pos} no viable alternative at character '{char}'")
 
 
 def _numeric(soql: str, pos: int) -> Token:

@@ -191,14 +191,18 @@ class _Parser:
         if self.peek.kind != EOF:
             raise self.unexpected()
         if offset is not None and offset > MAX_OFFSET:
-            raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE",
-                            f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            raise SoqlError(
+                "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
+            )
         if count is not None and count.field is not None and order_by:
-            raise malformed(self.soql, order_by[0].field.pos,
-                            "Ordered field must be grouped or aggregated: "
-                            f"{order_by[0].field.text}")
-        return Query(self.soql, fields, count, sobject.text, sobject.pos, where, order_by,
-                     limit, offset)
+            raise malformed(
+                self.soql,
+                order_by[0].field.pos,
+                f"Ordered field must be grouped or aggregated: {order_by[0].field.text}",
+            )
+        return Query(
+            self.soql, fields, count, sobject.text, sobject.pos, where, order_by, limit, offset
+        )
 
     def select_list(self) -> tuple[tuple[FieldRef, ...], Count | None]:
         if self.peek.keyword("COUNT") and self.tokens[self.index + 1].is_punct("("):
@@ -223,8 +227,10 @@ class _Parser:
         first = self.identifier()
         if self.peek.is_punct("("):
             raise self.unexpected(
-                first, f"unsupported function '{first.text}': the emulator's SOQL subset "
-                "only has COUNT() and COUNT(field) alone in the SELECT list")
+                first,
+                f"unsupported function '{first.text}': the emulator's SOQL subset "
+                "only has COUNT() and COUNT(field) alone in the SELECT list",
+            )
         parts = [first.text]
         while self.peek.is_punct("."):
             self.advance()
@@ -283,8 +289,10 @@ class _Parser:
         if self.peek.is_punct("("):
             self.advance()
             if self.peek.keyword("SELECT"):
-                raise self.unexpected(detail="unexpected token: 'SELECT' (subqueries are not "
-                                      "supported by the emulator)")
+                raise self.unexpected(
+                    detail="unexpected token: 'SELECT' (subqueries are not "
+                    "supported by the emulator)"
+                )
             inner = self.condition()
             self.expect_punct(")")
             return inner
@@ -311,8 +319,10 @@ class _Parser:
     def value_list(self) -> tuple[Literal, ...]:
         self.expect_punct("(")
         if self.peek.keyword("SELECT"):
-            raise self.unexpected(detail="unexpected token: 'SELECT' (semi-join subqueries are "
-                                  "not supported by the emulator)")
+            raise self.unexpected(
+                detail="unexpected token: 'SELECT' (semi-join subqueries are "
+                "not supported by the emulator)"
+            )
         values = [self.literal()]
         while self.peek.is_punct(","):
             self.advance()
@@ -357,8 +367,14 @@ class _Parser:
                 digits = zone[1:].replace(":", "")
                 offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
             moment = datetime(
-                int(year), int(month), int(day), int(hour), int(minute), int(second),
-                int((fraction or "0").ljust(3, "0")[:3]) * 1000, tzinfo=timezone(offset),
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int((fraction or "0").ljust(3, "0")[:3]) * 1000,
+                tzinfo=timezone(offset),
             ).astimezone(UTC)
         except ValueError as exc:
             raise self.unexpected(token, f"invalid date or datetime literal: {token.text}") from exc

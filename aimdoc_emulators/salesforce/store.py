@@ -1,4 +1,4 @@
-"""SQLite storage of the emulated org: one table per object, one column per field.
+r"""SQLite storage of the emulated org: one table per object, one column per field.
 
 Text columns use the ``SFCI`` collation (Unicode case-folded), so ``=``, ``IN`` and ``ORDER BY``
 compare strings case-insensitively as Salesforce does; ``sf_like(pattern, value)`` implements
@@ -51,7 +51,7 @@ def sf_like(pattern: str | None, value: str | None) -> int:
 
 def column_type(meta: FieldMeta) -> str:
     """The SQLite column declaration for a field."""
-    if meta.type == "boolean" or meta.type == "int":
+    if meta.type in {"boolean", "int"}:
         return "INTEGER"
     if meta.type in NUMBER_TYPES:
         return "REAL"

@@ -38,7 +38,7 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[str, str]]]] = [
     (r"/queryall", {"GET": ("query_all", "query")}),
     (r"/query/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
     (r"/queryall/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
-    (r"/limits", {"GET": ("limits", "limits")}),
+    (r"/limits", {"GET": ("org_limits", "limits")}),
 ]
 ROUTES = [(re.compile(rf"^{pattern}/?$", re.IGNORECASE), methods) for pattern, methods in ROUTES]
 

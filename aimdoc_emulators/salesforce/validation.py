@@ -125,8 +125,11 @@ class RecordValidator:
     """Checks a create or update payload of one object against its metadata."""
 
     def __init__(self, obj: SObjectMeta, exists: Any, unique_owner: Any) -> None:
-        """``exists(id18, types)`` tells if a referenced record exists;
-        ``unique_owner(field, value, own_id)`` returns the id holding a unique value."""
+        """Check records of ``obj``.
+
+        ``exists(id18, types, prefix_only=)`` tells if a referenced record exists;
+        ``unique_owner(field, value, own_id)`` returns the id already holding a unique value.
+        """
         self.obj = obj
         self.exists = exists
         self.unique_owner = unique_owner
