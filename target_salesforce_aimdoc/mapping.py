@@ -221,7 +221,9 @@ def _boolean(value: Any, meta: Mapping[str, Any]) -> bool:
         return value
     if isinstance(value, int | float | Decimal):
         return value != 0
-    word = as_text(value).casefold()
+    if not isinstance(value, str):
+        raise _bad_type(meta, value)
+    word = value.strip().casefold()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:

@@ -176,7 +176,11 @@ FILTER_SCHEMA: dict[str, Any] = {
         {
             "type": "object",
             "properties": {
-                "name": {"type": "string", "minLength": 1},
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Counts skips under this name (default: the expression).",
+                },
                 "expr": EXPRESSION_SCHEMA,
             },
             "required": ["expr"],
@@ -329,7 +333,10 @@ DEFAULT_STREAMS: dict[str, Any] = {
                     **_PERSON_FIELDS,
                     "Company": {"expr": "company or company_domain(email)", "policy": "if_empty"},
                     "Website": {"expr": "website", "policy": "if_empty"},
-                    "Description": {"expr": "qualification_text(qualification)"},
+                    "Description": {
+                        "expr": "qualification_text(qualification)",
+                        "policy": "always",
+                    },
                 },
                 "defaults": {"LastName": PLACEHOLDER, "Company": PLACEHOLDER, "LeadSource": "Web"},
             },

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk.sinks import BatchSink
 
 
 class SalesforceSink(BatchSink):
-    """One sink per incoming stream; batches of up to 200 records (one sObject Collection)."""
+    """One sink per incoming stream; no HTTP here, the pipeline does the Salesforce work."""
 
     max_size = 200
 
-    def process_batch(self, context: dict) -> None:
-        """Write a batch (the pipeline lands with the target core)."""
-        raise NotImplementedError("the Salesforce pipeline is not built yet")
+    def __init__(self, target: Any, stream_name: str, schema: dict, key_properties: Any) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.sync_target = target
+
+    def process_batch(self, context: dict[str, Any]) -> None:
+        """Sync the batch's records through the run's pipeline."""
+        records = context.get("records", [])
+        if records:
+            self.sync_target.sync_run.run_batch(self.stream_name, records)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from target_salesforce_aimdoc.pipeline import SyncRun
+from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
 from target_salesforce_aimdoc.sinks import SalesforceSink
 
 AUTH_SETTINGS = th.PropertiesList(
@@ -52,13 +57,48 @@ AUTH_SETTINGS = th.PropertiesList(
 )
 
 
+RUN_SETTINGS = th.PropertiesList(
+    th.Property("dry_run", th.BooleanType, default=False,
+                description="Read (describe, matching queries) but write nothing; report the plan."),
+    th.Property("batch_size_rows", th.IntegerType, default=200,
+                description="Records per batch (matching queries and writes happen per batch)."),
+)
+
+
+def _config_schema() -> dict[str, Any]:
+    schema = AUTH_SETTINGS.to_dict()
+    schema["properties"].update(RUN_SETTINGS.to_dict()["properties"])
+    schema["properties"].update(SETTINGS_PROPERTIES)
+    return schema
+
+
 class TargetSalesforceAimdoc(Target):
     """Upserts Accounts, Contacts and Leads (and transcript notes) into Salesforce."""
 
     name = "target-salesforce-aimdoc"
     package_name = "aimdoc-salesforce-sync"
-    config_jsonschema = AUTH_SETTINGS.to_dict()
+    config_jsonschema = _config_schema()
     default_sink_class = SalesforceSink
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_parallelism = 1  # objects are written in order; the org's API is the limit
+
+    @cached_property
+    def sync_run(self) -> SyncRun:
+        """The run: logged in, described and checked on first use (before any write)."""
+        return SyncRun(dict(self.config))
+
+    def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:
+        """Start the run (login, describe, checks) with the first stream, before any record."""
+        _ = self.sync_run
+        return super().add_sink(stream_name, schema, key_properties)
+
+    def process_endofpipe(self) -> None:
+        """Drain everything, then log the run's summary."""
+        super().process_endofpipe()
+        if "sync_run" in self.__dict__:
+            self.sync_run.finish()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,199 @@
+"""Ordered steps for one batch: Account -> Contact (with its AccountId) -> Lead (pure).
+
+A step is one Salesforce record: created, updated with only the fields that differ from the
+matched record (per write policy), left unchanged, or skipped with a reason. Records of a batch
+that share an email (or, for Accounts, a domain) become one step, so one person is one record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from target_salesforce_aimdoc.mapping import field_index, needs_write
+from target_salesforce_aimdoc.matching import pick
+
+if TYPE_CHECKING:
+    from target_salesforce_aimdoc.mapping import MappedRecord, Payload
+    from target_salesforce_aimdoc.matching import Matches
+    from target_salesforce_aimdoc.settings import StreamConfig, SyncSettings
+
+PERSON_FIELDS_NOT_ON_CONTACT = frozenset({"Company", "Status", "IsConverted", "Website",
+                                          "Industry", "Rating", "NumberOfEmployees"})
+
+
+@dataclass
+class Step:
+    """One Salesforce record to create or update, or why nothing is written."""
+
+    sobject: str
+    action: str  # create | update | unchanged | skip | fail
+    sources: list[tuple[str, str]]
+    match_key: str
+    record_id: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    reason: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    via: str | None = None  # e.g. "converted_lead" when a Lead's data goes to its Contact
+
+    @property
+    def writes(self) -> bool:
+        """True when this step sends a create or an update."""
+        return self.action in {"create", "update"}
+
+
+def merge_payloads(records: list[MappedRecord], sobject: str) -> Payload:
+    """One payload for records that are one Salesforce record: later non-empty values win."""
+    merged: Payload = {}
+    for record in records:
+        merged.update(record.payloads.get(sobject, {}))
+    return merged
+
+
+def group_by(records: list[MappedRecord], sobject: str, key: str) -> dict[str, list[MappedRecord]]:
+    """Records that feed ``sobject``, grouped by their email or domain, in input order."""
+    groups: dict[str, list[MappedRecord]] = {}
+    for record in records:
+        value = getattr(record, key)
+        if value and sobject in record.payloads:
+            groups.setdefault(value, []).append(record)
+    return groups
+
+
+class Planner:
+    """Builds a batch's steps object by object; the caller writes each object in between."""
+
+    def __init__(self, stream: StreamConfig, settings: SyncSettings,
+                 describes: dict[str, dict[str, Any]]) -> None:
+        self.stream = stream
+        self.settings = settings
+        self.fields = {name: field_index(describe) for name, describe in describes.items()}
+
+    # ---------------------------------------------------------------- objects
+    def accounts(self, batch: list[MappedRecord], matches: Matches) -> list[Step]:
+        """One step per company domain: update the matched Account or create one."""
+        steps = []
+        for domain, records in group_by(batch, "Account", "domain").items():
+            payload = merge_payloads(records, "Account")
+            found = matches.accounts.get(domain)
+            if found:
+                current = pick(found, self.settings.tie_break, f"Account domain {domain}")
+                steps.append(self._update("Account", records, domain, payload, current))
+            elif self.settings.create_accounts:
+                steps.append(self._create("Account", records, domain, payload))
+            else:
+                steps.append(self._step("Account", "skip", records, domain,
+                                        reason="no_matching_account"))
+        return steps
+
+    def contacts(self, batch: list[MappedRecord], matches: Matches,
+                 account_ids: dict[str, str]) -> list[Step]:
+        """One step per email: update the matched Contact or create one, linked to its Account."""
+        steps = []
+        for email, records in group_by(batch, "Contact", "email").items():
+            payload = dict(merge_payloads(records, "Contact"))
+            account_id = account_ids.get(records[-1].domain or "")
+            found = matches.contacts.get(email)
+            if found:
+                current = pick(found, self.settings.tie_break, f"Contact email {email}")
+                if account_id and self._link_account(current.get("AccountId"), account_id):
+                    payload["AccountId"] = (account_id, "always")
+                steps.append(self._update("Contact", records, email, payload, current))
+            else:
+                if account_id:
+                    payload["AccountId"] = (account_id, "on_create")
+                steps.append(self._create("Contact", records, email, payload))
+        return steps
+
+    def leads(self, batch: list[MappedRecord], matches: Matches) -> list[Step]:
+        """One step per email: update the open Lead, follow a converted one, or create one."""
+        steps = []
+        for email, records in group_by(batch, "Lead", "email").items():
+            payload = merge_payloads(records, "Lead")
+            rows = matches.leads.get(email, [])
+            open_leads = [row for row in rows if not row.get("IsConverted")]
+            if open_leads:
+                current = pick(open_leads, self.settings.tie_break, f"Lead email {email}")
+                steps.append(self._update("Lead", records, email, payload, current))
+            elif rows:
+                steps.append(self._converted(records, email, payload, rows, matches))
+            elif matches.contacts.get(email) and not self.settings.lead_when_contact_exists:
+                steps.append(self._step("Lead", "skip", records, email, reason="contact_exists"))
+            else:
+                steps.append(self._create("Lead", records, email, payload))
+        return steps
+
+    # ---------------------------------------------------------------- helpers
+    def _converted(self, records: list[MappedRecord], email: str, payload: Payload,
+                   rows: list[dict[str, Any]], matches: Matches) -> Step:
+        policy = self.settings.converted_lead_policy
+        if policy == "create_lead":
+            return self._create("Lead", records, email, payload)
+        lead = pick(rows, self.settings.tie_break, f"converted Lead email {email}")
+        contact = matches.contacts_by_id.get(lead.get("ConvertedContactId") or "")
+        if policy == "skip" or contact is None:
+            return self._step("Lead", "skip", records, email, record_id=lead["Id"],
+                              reason="lead_converted")
+        if "Contact" in self.stream.objects and self.stream.objects["Contact"].enabled and (
+                matches.contacts.get(email)):
+            return self._step("Lead", "skip", records, email, record_id=lead["Id"],
+                              reason="lead_converted_contact_synced")
+        contact_fields = self.fields.get("Contact", {})
+        moved = {name: value for name, value in payload.items()
+                 if name in contact_fields and name not in PERSON_FIELDS_NOT_ON_CONTACT}
+        step = self._update("Contact", records, email, moved, contact)
+        step.via = "converted_lead"
+        return step
+
+    def _link_account(self, current: str | None, account_id: str) -> bool:
+        policy = self.settings.contact_account_policy
+        if policy == "never" or (current or "")[:15] == account_id[:15]:
+            return False
+        return policy == "always" or not current
+
+    def _create(self, sobject: str, records: list[MappedRecord], key: str,
+                payload: Payload) -> Step:
+        missing = [name for name in self._required(sobject) if name not in payload]
+        if missing:
+            return self._step(sobject, "fail", records, key, errors=[{
+                "statusCode": "REQUIRED_FIELD_MISSING",
+                "message": f"Required fields are missing: [{', '.join(missing)}]",
+                "fields": missing,
+            }])
+        fields = {name: value for name, (value, _) in payload.items()}
+        return self._step(sobject, "create", records, key, fields=fields,
+                          changes={name: [None, value] for name, value in fields.items()})
+
+    def _update(self, sobject: str, records: list[MappedRecord], key: str, payload: Payload,
+                current: dict[str, Any]) -> Step:
+        metas = self.fields.get(sobject, {})
+        defaults = self._defaults(sobject)
+        fields: dict[str, Any] = {}
+        changes: dict[str, list[Any]] = {}
+        for name, (value, policy) in payload.items():
+            meta = metas.get(name)
+            if meta is not None and not meta.get("updateable", True):
+                continue
+            if needs_write(value, policy, current.get(name), exists=True,
+                           placeholder=defaults.get(name), meta=meta):
+                fields[name] = value
+                changes[name] = [current.get(name), value]
+        action = "update" if fields else "unchanged"
+        return self._step(sobject, action, records, key, record_id=current["Id"], fields=fields,
+                          changes=changes)
+
+    def _required(self, sobject: str) -> list[str]:
+        return [name for name, meta in self.fields.get(sobject, {}).items()
+                if meta.get("createable") and not meta.get("nillable", True)
+                and not meta.get("defaultedOnCreate")]
+
+    def _defaults(self, sobject: str) -> dict[str, Any]:
+        obj = self.stream.objects.get(sobject)
+        return dict(obj.defaults) if obj else {}
+
+    @staticmethod
+    def _step(sobject: str, action: str, records: list[MappedRecord], key: str,
+              **details: Any) -> Step:
+        return Step(sobject=sobject, action=action, sources=[(r.stream, r.key) for r in records],
+                    match_key=key, **details)

@@ -1,0 +1,373 @@
+"""SalesforceClient: the only caller of simple-salesforce. Login, queries, collection writes.
+
+It counts every API call it makes, reads ``Sforce-Limit-Info`` after each one, re-authenticates
+once on INVALID_SESSION_ID and replays the call, and retries transient failures with bounded
+exponential backoff and jitter. Secrets never appear in its log lines or exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+from simple_salesforce import Salesforce, SalesforceLogin
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+)
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
+COLLECTION_SIZE = 200
+MAX_QUERY_URI_CHARS = 8000
+RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
+
+
+class SalesforceAuthError(RuntimeError):
+    """Login failed; the message names the flow and Salesforce's answer, never a secret."""
+
+
+class DailyLimitReached(RuntimeError):
+    """The org's daily API allocation (or the run's budget share) is used up."""
+
+
+@dataclass
+class ApiUsage:
+    """Calls this run made, and the org's usage as Salesforce last reported it."""
+
+    calls: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    org_used: int | None = None
+    org_limit: int | None = None
+
+    def add(self, kind: str) -> None:
+        """Count one call."""
+        self.calls += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+    @property
+    def remaining(self) -> int | None:
+        """Calls left in the org's daily allocation, when known."""
+        if self.org_used is None or self.org_limit is None:
+            return None
+        return self.org_limit - self.org_used
+
+
+def infer_auth_flow(config: dict[str, Any]) -> str:
+    """The auth flow named by ``auth_flow`` or implied by which credentials are set."""
+    if config.get("auth_flow"):
+        return str(config["auth_flow"])
+    if config.get("session_id"):
+        return "session"
+    if config.get("refresh_token"):
+        return "refresh_token"
+    if config.get("private_key") or config.get("private_key_file"):
+        return "jwt"
+    if config.get("password") and config.get("client_id") and config.get("client_secret"):
+        return "password"
+    if config.get("password") and config.get("username"):
+        return "soap"
+    if config.get("client_id") and config.get("client_secret"):
+        return "client_credentials"
+    raise SalesforceAuthError(
+        "no Salesforce credentials: set client_id + client_secret (client credentials), "
+        "client_id + username + private_key (JWT), refresh_token, session_id + instance_url, "
+        "or username + password + security_token"
+    )
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return True
+    if isinstance(exc, SalesforceError) and not isinstance(exc, SalesforceExpiredSession):
+        if exc.status in {502, 503, 504}:
+            return True
+        content = exc.content if isinstance(exc.content, list) else []
+        codes = {item.get("errorCode") for item in content if isinstance(item, dict)}
+        if codes & RETRYABLE_CODES:
+            return True
+        message = " ".join(str(item.get("message", "")) for item in content
+                           if isinstance(item, dict))
+        return "ConcurrentPerOrgLongTxn" in message
+    return False
+
+
+class SalesforceClient:
+    """A logged-in connection to one org with call accounting and bounded retries."""
+
+    def __init__(self, config: dict[str, Any], *, max_tries: int = 5, max_wait: float = 30.0,
+                 retry_max_seconds: float = 120.0) -> None:
+        self.config = config
+        self.api_version = str(config.get("api_version") or "59.0")
+        self.flow = infer_auth_flow(config)
+        self.usage = ApiUsage()
+        self.max_tries = max_tries
+        self.max_wait = max_wait
+        self.retry_max_seconds = retry_max_seconds
+        self.http = requests.Session()
+        if config.get("ca_file"):
+            self.http.verify = config["ca_file"]
+            self.http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        self.sf: Salesforce | None = None
+        self._describes: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ auth
+    @property
+    def login_url(self) -> str:
+        """The login base URL without a trailing slash."""
+        return str(self.config.get("login_url") or "https://login.salesforce.com").rstrip("/")
+
+    @property
+    def instance_url(self) -> str:
+        """``https://host[:port]`` of the org."""
+        assert self.sf is not None
+        return f"https://{self.sf.sf_instance}"
+
+    def login(self) -> SalesforceClient:
+        """Authenticate with the configured flow and build the REST client."""
+        if self.flow == "password":
+            LOGGER.warning(
+                "The OAuth username-password flow is retired for connected apps on 2027-02-20; "
+                "move to client credentials or JWT bearer."
+            )
+        if self.flow == "soap":
+            LOGGER.warning(
+                "SOAP login() is not available from API 65.0 and is retired in Summer '27; "
+                "move to client credentials or JWT bearer."
+            )
+        token, instance_url = self._authenticate()
+        self.sf = Salesforce(
+            instance_url=instance_url, session_id=token, session=self.http,
+            version=self.api_version,
+        )
+        LOGGER.info("Logged in to %s with the %s flow", instance_url, self.flow)
+        return self
+
+    def _authenticate(self) -> tuple[str, str]:
+        config = self.config
+        if self.flow == "session":
+            if not config.get("instance_url"):
+                raise SalesforceAuthError("auth_flow session needs instance_url")
+            return str(config["session_id"]), str(config["instance_url"])
+        if self.flow == "soap":
+            return self._soap_login()
+        form = self._token_form()
+        auth = None
+        if self.flow == "client_credentials":
+            auth = (str(config.get("client_id")), str(config.get("client_secret")))
+        try:
+            response = self.http.post(f"{self.login_url}/services/oauth2/token", data=form,
+                                      auth=auth, timeout=60)
+        except requests.exceptions.RequestException as exc:
+            raise SalesforceAuthError(
+                f"{self.flow} login to {self.login_url} failed: {type(exc).__name__}"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or "access_token" not in body:
+            raise SalesforceAuthError(
+                f"{self.flow} login to {self.login_url} refused (HTTP {response.status_code}): "
+                f"{body.get('error', '?')}: {body.get('error_description', response.text[:200])}"
+            )
+        instance = str(config.get("instance_url") or body.get("instance_url"))
+        return str(body["access_token"]), instance
+
+    def _token_form(self) -> dict[str, str]:
+        config = self.config
+        if self.flow == "client_credentials":
+            return {"grant_type": "client_credentials"}
+        if self.flow == "password":
+            return {
+                "grant_type": "password", "client_id": str(config.get("client_id")),
+                "client_secret": str(config.get("client_secret")),
+                "username": str(config.get("username")),
+                "password": str(config.get("password")) + str(config.get("security_token") or ""),
+            }
+        if self.flow == "refresh_token":
+            form = {"grant_type": "refresh_token", "client_id": str(config.get("client_id")),
+                    "refresh_token": str(config.get("refresh_token"))}
+            if config.get("client_secret"):
+                form["client_secret"] = str(config["client_secret"])
+            return form
+        if self.flow == "jwt":
+            return {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                    "assertion": self._jwt_assertion()}
+        raise SalesforceAuthError(f"unknown auth_flow {self.flow!r}")
+
+    def _jwt_assertion(self) -> str:
+        config = self.config
+        key = config.get("private_key")
+        if not key and config.get("private_key_file"):
+            with open(config["private_key_file"], encoding="utf-8") as handle:
+                key = handle.read()
+        if not key or not config.get("client_id") or not config.get("username"):
+            raise SalesforceAuthError("auth_flow jwt needs client_id, username and a private key")
+        audience = config.get("jwt_audience") or self._default_audience()
+        claims = {"iss": config["client_id"], "sub": config["username"], "aud": audience,
+                  "exp": int(time.time()) + 180}
+        try:
+            return jwt.encode(claims, key, algorithm="RS256")
+        except (ValueError, TypeError) as exc:
+            raise SalesforceAuthError(f"jwt: the private key cannot sign: {exc}") from None
+
+    def _default_audience(self) -> str:
+        host = urlsplit(self.login_url).hostname or ""
+        if host.endswith(".sandbox.my.salesforce.com") or host == "test.salesforce.com":
+            return "https://test.salesforce.com"
+        if host.endswith(".salesforce.com"):
+            return "https://login.salesforce.com"
+        return self.login_url
+
+    def _soap_login(self) -> tuple[str, str]:
+        config = self.config
+        parts = urlsplit(self.login_url)
+        host = parts.netloc
+        if host.endswith(".salesforce.com"):
+            domain = host.removesuffix(".salesforce.com")
+        else:  # another host (the emulator): login goes to https://HOST/<x>.salesforce.com/...
+            domain = f"{host}/login-proxy"
+        try:
+            session_id, instance = SalesforceLogin(
+                username=config.get("username"), password=config.get("password"),
+                security_token=config.get("security_token") or "", domain=domain,
+                session=self.http, sf_version=self.api_version,
+            )
+        except SalesforceError as exc:
+            code = getattr(exc, "code", "")
+            raise SalesforceAuthError(f"soap login refused: {code}") from None
+        return session_id, f"https://{instance}"
+
+    # ------------------------------------------------------------------ calls
+    def call(self, kind: str, function: Callable[[], Any]) -> Any:
+        """Run one API call: counted, retried when transient, re-authenticated once on 401."""
+
+        @retry(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.max_tries) | stop_after_delay(self.retry_max_seconds),
+            wait=wait_random_exponential(multiplier=0.5, max=self.max_wait),
+            reraise=True,
+            before_sleep=lambda state: LOGGER.warning(
+                "Retrying %s after %s (try %d)", kind,
+                type(state.outcome.exception()).__name__, state.attempt_number,
+            ),
+        )
+        def attempt() -> Any:
+            self.usage.add(kind)
+            try:
+                return function()
+            except SalesforceExpiredSession:
+                LOGGER.info("Session expired; logging in again")
+                self._relogin()
+                self.usage.add(kind)
+                return function()
+            finally:
+                self._read_usage()
+
+        return attempt()
+
+    def _relogin(self) -> None:
+        if self.flow == "session":
+            raise SalesforceAuthError(
+                "the configured session_id expired; a session flow cannot log in again"
+            )
+        token, _ = self._authenticate()
+        assert self.sf is not None
+        self.sf.session_id = token
+        self.sf.headers["Authorization"] = "Bearer " + token
+
+    def _read_usage(self) -> None:
+        if self.sf is None:
+            return
+        usage = self.sf.api_usage.get("api-usage")
+        if usage is not None:
+            self.usage.org_used, self.usage.org_limit = usage.used, usage.total
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """``/sobjects/{Type}/describe``, once per object per run."""
+        if sobject not in self._describes:
+            sf = self._sf()
+            self._describes[sobject] = self.call(
+                "describe", lambda: getattr(sf, sobject).describe()
+            )
+        return self._describes[sobject]
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every row of a query, following ``nextRecordsUrl`` (each page is one call)."""
+        sf = self._sf()
+        page = self.call("query", lambda: sf.query(soql))
+        records = list(page["records"])
+        while not page.get("done", True):
+            url = page["nextRecordsUrl"]
+            page = self.call("query", lambda url=url: sf.query_more(url, identifier_is_url=True))
+            records.extend(page["records"])
+        return records
+
+    def create(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Collections create (≤200 records with ``attributes.type``), allOrNone false."""
+        return self._collection("composite/sobjects", "POST", records, "create")
+
+    def update(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Collections update (records carry ``id``), allOrNone false."""
+        return self._collection("composite/sobjects", "PATCH", records, "update")
+
+    def _collection(
+        self, path: str, method: str, records: list[dict[str, Any]], kind: str
+    ) -> list[dict[str, Any]]:
+        if not records:
+            return []
+        if len(records) > COLLECTION_SIZE:
+            raise ValueError(f"at most {COLLECTION_SIZE} records per collection call")
+        sf = self._sf()
+        body = {"allOrNone": False, "records": records}
+        return self.call(kind, lambda: sf.restful(path, method=method, json=body))
+
+    def record_url(self, sobject: str, record_id: str) -> str:
+        """The Lightning URL of a record on this org."""
+        return f"{self.instance_url}/lightning/r/{sobject}/{record_id}/view"
+
+    def _sf(self) -> Salesforce:
+        if self.sf is None:
+            self.login()
+        assert self.sf is not None
+        return self.sf
+
+
+def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
+                 limit: int = MAX_QUERY_URI_CHARS) -> list[list[str]]:
+    """Split values so each rendered query stays under ``limit`` URL-encoded characters."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for value in values:
+        trial = [*current, value]
+        if current and len(requests.utils.quote(render(trial), safe="")) > limit:
+            chunks.append(current)
+            trial = [value]
+        current = trial
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+_WS = re.compile(r"\s+")
+
+
+def one_line(soql: str) -> str:
+    """A query on one line (for logs)."""
+    return _WS.sub(" ", soql).strip()
