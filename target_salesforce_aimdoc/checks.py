@@ -36,7 +36,7 @@ def _unknown_field(obj: ObjectConfig, name: str, fields: Mapping[str, Any]) -> s
     by_case = {known.casefold(): known for known in fields}
     if name.casefold() in by_case:
         return f"no such field on {obj.sobject}; the API name is {by_case[name.casefold()]}"
-    close = difflib.get_close_matches(name, list(fields), n=3)
+    close = difflib.get_close_matches(name, list(fields), n=3, cutoff=0.8)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"no such field on {obj.sobject}{hint}"
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import disposable_email_domains
@@ -46,6 +46,7 @@ def normalize_email(raw: object) -> str | None:
     return email or None
 
 
+@lru_cache(maxsize=8192)
 def normalize_host(raw: str | None) -> str | None:
     """A host name lower-cased, without trailing dot, IDNA round-tripped to Unicode.
 
@@ -80,6 +81,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def registrable_domain(host: str | None) -> str | None:
     """The registrable domain (eTLD+1) of a host: ``mail.acme.co.uk`` -> ``acme.co.uk``.
 

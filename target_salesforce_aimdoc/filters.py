@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_salesforce_aimdoc.expressions import CompiledExpression, ExpressionError, Scope
+
+if TYPE_CHECKING:
+    from target_salesforce_aimdoc.settings import StreamConfig, SyncSettings
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,11 @@ def failed_rule(record: Mapping[str, Any] | Scope, rules: Sequence[Rule]) -> str
     """The name of the first rule the record fails, or None when every rule holds."""
     skip = first_failure(record, rules)
     return skip.rule if skip else None
+
+
+def skip_reason(
+    record: Mapping[str, Any], stream: StreamConfig, settings: SyncSettings
+) -> Skip | None:
+    """Why a stream's rules skip this record (None to keep it); ``config`` is visible."""
+    scope = Scope(record, config=settings.map_config, stream=stream.name)
+    return first_failure(scope, stream.filters)

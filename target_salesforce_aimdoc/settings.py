@@ -52,7 +52,7 @@ SWITCHES = {"Lead": "sync_leads", "Contact": "sync_contacts", "Account": "sync_a
 FIELD_NAME = "^[A-Za-z][A-Za-z0-9_]*$"
 
 
-class ConfigErrors(ConfigError):  # noqa: N818 (a group of ConfigError)
+class ConfigErrors(ConfigError):
     """Several configuration problems at once; ``errors`` holds each one."""
 
     def __init__(self, errors: Iterable[ConfigError]) -> None:

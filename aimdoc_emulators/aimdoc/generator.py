@@ -9,7 +9,6 @@ people, companies and sessions are forced to the awkward ones in ``vocabulary``.
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -99,7 +98,7 @@ class DatasetBuilder:
     """Adds people, sessions and profiles to a data set from one seeded random source."""
 
     def __init__(self, options: GeneratorOptions, *, rng: random.Random | None = None,
-                 dataset: Dataset | None = None) -> None:
+                 dataset: Dataset | None = None, forced_edges: bool = True) -> None:
         self.options = options
         self.rng = rng or random.Random(options.seed)
         self.writer = ConversationWriter(self.rng, self.new_id,
@@ -107,11 +106,12 @@ class DatasetBuilder:
         self.dataset = dataset or Dataset(options, options.now, [], [])
         self._visitors: dict[str, list[dict]] = {}
         self._people: dict[str, Person] = {}
-        self._forced_edges = [*words.EDGE_MESSAGES, None]
+        self._statuses: dict[str, str] = {}
+        self._forced_edges = [*words.EDGE_MESSAGES, None] if forced_edges else []
 
     def new_id(self) -> str:
-        """A UUID-like id drawn from the seeded source."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID drawn from the seeded source."""
+        return random_uuid(self.rng)
 
     def build(self) -> Dataset:
         """Generate the whole data set described by the options."""
@@ -184,6 +184,7 @@ class DatasetBuilder:
                                 written.identified_at)
         self.dataset.contacts.append(contact)
         self._people[contact_id] = person
+        self._statuses[contact_id] = contact["status"]
         return contact
 
     def add_anonymous(self, *, start: datetime, length: int | None = None,
@@ -263,9 +264,14 @@ class DatasetBuilder:
     def _status(self, contact_ids: list[str]) -> str:
         if not contact_ids:
             return "anonymous"
-        wanted = contact_ids[-1]
-        return next((c["status"] for c in reversed(self.dataset.contacts)
-                     if c["id"] == wanted), "new")
+        return self._statuses.get(contact_ids[-1], "new")
+
+
+def random_uuid(rng: random.Random) -> str:
+    """A version-4 UUID string from ``rng`` (deterministic, unlike ``uuid.uuid4``)."""
+    bits = rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
+    text = f"{bits | 0x4000 << 64 | 0x8000 << 48:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _summary(rng: random.Random, person: Person | None, sessions: int, status: str) -> dict:

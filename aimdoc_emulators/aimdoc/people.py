@@ -135,7 +135,12 @@ def case_variant(rng: random.Random, email: str) -> str:
     return rng.choice(different) if different else email.upper()
 
 
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae",
+                       "đ": "d", "ı": "i"})
+
+
 def _ascii(text: str) -> str:
     """Fold accents away and keep what a mailbox name may hold (letters, digits, . ' - _)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    folded = folded.encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9.'_-]", "", folded.lower())

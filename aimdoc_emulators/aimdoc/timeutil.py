@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 #: Where a new data set's clock stands: fixed, so the same seed gives the same data.
 DEFAULT_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_ZERO = timedelta(0)
 
 
 def iso(moment: datetime) -> str:
     """Render a UTC moment as Aimdoc does, e.g. ``2023-08-15T14:30:45.123Z``."""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: str) -> datetime:

@@ -50,8 +50,15 @@ def system_fields() -> list[dict[str, Any]]:
         readonly(field("IsDeleted", "boolean", nillable=False, defaultedOnCreate=True)),
         readonly(field("CreatedDate", "datetime", nillable=False, defaultedOnCreate=True)),
         readonly(field("LastModifiedDate", "datetime", nillable=False, defaultedOnCreate=True)),
-        field("OwnerId", "reference", 18, nillable=False, defaultedOnCreate=True,
-              referenceTo=["User"], relationshipName="Owner"),
+        field(
+            "OwnerId",
+            "reference",
+            18,
+            nillable=False,
+            defaultedOnCreate=True,
+            referenceTo=["User"],
+            relationshipName="Owner",
+        ),
     ]
 
 
@@ -83,55 +90,86 @@ def describe(name: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def lead(*extra: dict[str, Any]) -> dict[str, Any]:
-    return describe("Lead", [
-        *person_fields(),
-        field("Company", "string", 255, nillable=False),
-        field("Website", "url", 255),
-        field("Status", "picklist", 255, nillable=False, defaultedOnCreate=True,
-              restrictedPicklist=True,
-              values=["Open - Not Contacted", "Working - Contacted", "Closed - Converted"]),
-        field("Rating", "picklist", 255, values=["Hot", "Warm", "Cold"]),
-        field("NumberOfEmployees", "int", digits=8),
-        field("AnnualRevenue", "currency", precision=18, scale=2),
-        field("IsConverted", "boolean", nillable=False, defaultedOnCreate=True, updateable=False),
-        readonly(field("ConvertedDate", "date")),
-        readonly(field("ConvertedContactId", "reference", 18, referenceTo=["Contact"])),
-        # custom fields an org might add (tests and docs only; never in the shipped default)
-        field("Budget__c", "string", 20, custom=True),
-        field("Score__c", "double", precision=5, scale=2, custom=True),
-        field("Fit__c", "percent", precision=5, scale=0, custom=True),
-        field("Opted_In__c", "boolean", nillable=False, defaultedOnCreate=True, custom=True),
-        field("Product_Interest__c", "multipicklist", 4099, restrictedPicklist=True,
-              values=["Platform", "Analytics", "Integrations"], custom=True),
-        field("Channel__c", "picklist", 40, restrictedPicklist=True,
-              values=["Chat", "Form"], custom=True),
-        field("First_Seen__c", "datetime", custom=True),
-        field("Demo_Date__c", "date", custom=True),
-        field("Aimdoc_Id__c", "string", 64, externalId=True, custom=True),
-        field("Created_Only__c", "string", 20, updateable=False, custom=True),
-        readonly(field("Address", "address")),
-        *extra,
-    ])
+    return describe(
+        "Lead",
+        [
+            *person_fields(),
+            field("Company", "string", 255, nillable=False),
+            field("Website", "url", 255),
+            field(
+                "Status",
+                "picklist",
+                255,
+                nillable=False,
+                defaultedOnCreate=True,
+                restrictedPicklist=True,
+                values=["Open - Not Contacted", "Working - Contacted", "Closed - Converted"],
+            ),
+            field("Rating", "picklist", 255, values=["Hot", "Warm", "Cold"]),
+            field("NumberOfEmployees", "int", digits=8),
+            field("AnnualRevenue", "currency", precision=18, scale=2),
+            field(
+                "IsConverted", "boolean", nillable=False, defaultedOnCreate=True, updateable=False
+            ),
+            readonly(field("ConvertedDate", "date")),
+            readonly(field("ConvertedContactId", "reference", 18, referenceTo=["Contact"])),
+            # custom fields an org might add (tests and docs only; never in the shipped default)
+            field("Budget__c", "string", 20, custom=True),
+            field("Score__c", "double", precision=5, scale=2, custom=True),
+            field("Fit__c", "percent", precision=5, scale=0, custom=True),
+            field("Opted_In__c", "boolean", nillable=False, defaultedOnCreate=True, custom=True),
+            field(
+                "Product_Interest__c",
+                "multipicklist",
+                4099,
+                restrictedPicklist=True,
+                values=["Platform", "Analytics", "Integrations"],
+                custom=True,
+            ),
+            field(
+                "Channel__c",
+                "picklist",
+                40,
+                restrictedPicklist=True,
+                values=["Chat", "Form"],
+                custom=True,
+            ),
+            field("First_Seen__c", "datetime", custom=True),
+            field("Demo_Date__c", "date", custom=True),
+            field("Aimdoc_Id__c", "string", 64, externalId=True, custom=True),
+            field("Created_Only__c", "string", 20, updateable=False, custom=True),
+            readonly(field("Address", "address")),
+            *extra,
+        ],
+    )
 
 
 def contact(*extra: dict[str, Any]) -> dict[str, Any]:
-    return describe("Contact", [
-        *person_fields(),
-        field("AccountId", "reference", 18, referenceTo=["Account"], relationshipName="Account"),
-        field("Birthdate", "date"),
-        *extra,
-    ])
+    return describe(
+        "Contact",
+        [
+            *person_fields(),
+            field(
+                "AccountId", "reference", 18, referenceTo=["Account"], relationshipName="Account"
+            ),
+            field("Birthdate", "date"),
+            *extra,
+        ],
+    )
 
 
 def account(*extra: dict[str, Any]) -> dict[str, Any]:
-    return describe("Account", [
-        field("Name", "string", 255, nillable=False),
-        field("Website", "url", 255),
-        field("Description", "textarea", 32000),
-        field("NumberOfEmployees", "int", digits=8),
-        field("Domain__c", "string", 255, externalId=True, custom=True),
-        *extra,
-    ])
+    return describe(
+        "Account",
+        [
+            field("Name", "string", 255, nillable=False),
+            field("Website", "url", 255),
+            field("Description", "textarea", 32000),
+            field("NumberOfEmployees", "int", digits=8),
+            field("Domain__c", "string", 255, externalId=True, custom=True),
+            *extra,
+        ],
+    )
 
 
 def standard() -> dict[str, dict[str, Any]]:

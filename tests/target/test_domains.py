@@ -102,8 +102,13 @@ def test_website_variants_cover_scheme_www_and_slash():
 
 @pytest.mark.parametrize(
     "email",
-    ["jane@acme.com", "o'brien@acme.com", "first.last+tag@sub.acme.co.uk", "j@bücher.de",
-     " JANE@ACME.COM "],
+    [
+        "jane@acme.com",
+        "o'brien@acme.com",
+        "first.last+tag@sub.acme.co.uk",
+        "j@bücher.de",
+        " JANE@ACME.COM ",
+    ],
 )
 def test_valid_emails(email):
     assert is_valid_email(email)

@@ -185,9 +185,7 @@ def test_scope_names_match_stream_maps():
 def test_qualification_text_summarises_answers():
     text = qualification_text(CONTACT["qualification"])
     assert text == (
-        "Q: What is your  budget?\nA: 50k\n\n"
-        "Q: Team size?\nA: 12\n\n"
-        "Q: Which tools?\nA: CRM, Chat"
+        "Q: What is your  budget?\nA: 50k\n\nQ: Team size?\nA: 12\n\nQ: Which tools?\nA: CRM, Chat"
     )
     assert qualification_text([]) is None
     assert qualification_text(None) is None

@@ -6,7 +6,7 @@ from collections import Counter
 from decimal import Decimal
 
 from target_salesforce_aimdoc.expressions import Scope
-from target_salesforce_aimdoc.filters import failed_rule, first_failure
+from target_salesforce_aimdoc.filters import failed_rule, first_failure, skip_reason
 from target_salesforce_aimdoc.settings import load_sync_settings
 
 DEFAULT_RULES = load_sync_settings({}).streams["contacts"].filters
@@ -31,10 +31,12 @@ def test_shipped_rules_skip_by_name():
 
 
 def test_first_failing_rule_in_order_is_reported():
-    rules = rules_of([
-        {"name": "min_score", "expr": "score >= 50"},
-        {"name": "has_email", "expr": "bool(email)"},
-    ])
+    rules = rules_of(
+        [
+            {"name": "min_score", "expr": "score >= 50"},
+            {"name": "has_email", "expr": "bool(email)"},
+        ]
+    )
     assert failed_rule({"score": 10}, rules) == "min_score"
     assert failed_rule({"score": 60}, rules) == "has_email"
     assert failed_rule({"score": Decimal("50.0"), "email": "a@b.co"}, rules) is None
@@ -59,11 +61,13 @@ def test_a_rule_that_raises_fails_and_keeps_the_error():
 
 
 def test_skips_counted_per_rule():
-    rules = rules_of([
-        {"name": "has_email", "expr": "bool(email)"},
-        {"name": "company_email", "expr": "not is_free_mail(email)"},
-        {"name": "qualified", "expr": "status == 'qualified'"},
-    ])
+    rules = rules_of(
+        [
+            {"name": "has_email", "expr": "bool(email)"},
+            {"name": "company_email", "expr": "not is_free_mail(email)"},
+            {"name": "qualified", "expr": "status == 'qualified'"},
+        ]
+    )
     records = [
         {"email": "a@acme.com", "status": "qualified"},
         {"email": "b@gmail.com", "status": "qualified"},
@@ -89,3 +93,21 @@ def test_accepts_a_shared_scope():
     scope = Scope({"email": "a@acme.com", "status": "disqualified"}, stream="contacts")
     assert failed_rule(scope, DEFAULT_RULES) == "not_disqualified"
     assert failed_rule(scope, []) is None
+
+
+def test_skip_reason_sees_stream_map_config_and_stream_name():
+    config = {
+        "stream_map_config": {"min_score": 70},
+        "streams": {
+            "contacts": {
+                "filters": [
+                    {"name": "min_score", "expr": "score >= config['min_score']"},
+                    {"name": "stream", "expr": "__stream_name__ == 'contacts'"},
+                ]
+            }
+        },
+    }
+    settings = load_sync_settings(config)
+    stream = settings.streams["contacts"]
+    assert skip_reason({"score": 80}, stream, settings) is None
+    assert skip_reason({"score": 60}, stream, settings).rule == "min_score"

@@ -116,7 +116,9 @@ def test_free_mail_and_disposable_never_make_an_account(email):
 
 
 def test_allow_and_deny_lists_decide_accounts():
-    allow = mapped({"id": "c", "email": "a@alibaba.com"}, {**ALL_ON, "free_mail_allow": ["alibaba.com"]})
+    allow = mapped(
+        {"id": "c", "email": "a@alibaba.com"}, {**ALL_ON, "free_mail_allow": ["alibaba.com"]}
+    )
     assert allow.payloads["Account"]["Name"] == ("alibaba.com", "if_empty")
     deny = mapped({"id": "c", "email": "a@acme.com"}, {**ALL_ON, "free_mail_deny": ["acme.com"]})
     assert "Account" not in deny.payloads
@@ -189,8 +191,10 @@ def test_text_is_truncated_with_a_warning_naming_everything():
         (Decimal("85.50"), "85.5"),
         (3.0, "3"),
         (["a", "", "b"], "a, b"),
-        (dt.datetime(2024, 5, 1, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-         "2024-05-01T12:00:00.000Z"),
+        (
+            dt.datetime(2024, 5, 1, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2024-05-01T12:00:00.000Z",
+        ),
         (dt.date(2024, 5, 1), "2024-05-01"),
         ({"b": 1, "a": Decimal("2")}, '{"a": 2, "b": 1}'),
     ],
@@ -217,9 +221,20 @@ def test_picklist_takes_the_canonical_value_and_allows_any_when_unrestricted():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("yes", True), ("TRUE", True), (" 1 ", True), ("y", True), ("on", True), (True, True),
-     (1, True), (Decimal("0"), False), ("no", False), ("false", False), ("0", False),
-     ("off", False)],
+    [
+        ("yes", True),
+        ("TRUE", True),
+        (" 1 ", True),
+        ("y", True),
+        ("on", True),
+        (True, True),
+        (1, True),
+        (Decimal("0"), False),
+        ("no", False),
+        ("false", False),
+        ("0", False),
+        ("off", False),
+    ],
 )
 def test_boolean_coercion(value, expected):
     assert coerce(value, meta("Opted_In__c")) == (expected, None)
@@ -287,8 +302,10 @@ def test_date_coercion(value, expected):
     ("value", "expected"),
     [
         (dt.datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=dt.UTC), "2024-05-01T12:30:15.123Z"),
-        (dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-         "2024-05-01T12:30:00.000Z"),
+        (
+            dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2024-05-01T12:30:00.000Z",
+        ),
         (dt.datetime(2024, 5, 1, 12, 30), "2024-05-01T12:30:00.000Z"),  # naive = UTC
         ("2024-05-01T12:30:00.000+0000", "2024-05-01T12:30:00.000Z"),
         ("2024-05-01T12:30:00Z", "2024-05-01T12:30:00.000Z"),
@@ -320,7 +337,10 @@ def test_reference_and_email_types():
 
 def test_without_describe_values_only_become_json_safe():
     assert coerce(Decimal("2.5"), None) == (2.5, None)
-    assert coerce(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), None) == ("2024-05-01T00:00:00.000Z", None)
+    assert coerce(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), None) == (
+        "2024-05-01T00:00:00.000Z",
+        None,
+    )
     out = mapped(config=lead_config(Score__c="score"), describes={})
     assert out.payloads["Lead"]["Score__c"] == (87.5, "always")
     assert out.missing_required == {}
@@ -375,7 +395,9 @@ def test_missing_required_lists_fields_a_create_would_lack():
     config = {
         "streams": {
             "contacts": {
-                "objects": {"Lead": {"defaults": {"Company": None}, "fields": {"Company": "company"}}}
+                "objects": {
+                    "Lead": {"defaults": {"Company": None}, "fields": {"Company": "company"}}
+                }
             }
         }
     }
@@ -411,8 +433,9 @@ def test_false_and_zero_are_values_not_empties():
 
 
 def test_on_create_field_default_keeps_on_create():
-    config = lead_config(Rating={"expr": "data_capture.rating", "default": "Warm",
-                                 "policy": "on_create"})
+    config = lead_config(
+        Rating={"expr": "data_capture.rating", "default": "Warm", "policy": "on_create"}
+    )
     assert mapped(config=config).payloads["Lead"]["Rating"] == ("Warm", "on_create")
 
 
@@ -480,8 +503,9 @@ def test_needs_write_follows_the_policy():
 def test_placeholder_gives_way_to_the_real_value_but_never_overwrites():
     placeholder = "[not provided]"
     assert needs_write("Doe", "if_empty", placeholder, exists=True, placeholder=placeholder)
-    assert not needs_write(placeholder, "if_empty", placeholder, exists=True,
-                           placeholder=placeholder)
+    assert not needs_write(
+        placeholder, "if_empty", placeholder, exists=True, placeholder=placeholder
+    )
     assert not needs_write(placeholder, "if_empty", "Doe", exists=True, placeholder=placeholder)
 
 

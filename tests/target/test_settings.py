@@ -99,7 +99,9 @@ def test_default_streams_are_valid_against_the_schema():
 def test_one_setting_turns_on_contacts_and_one_accounts():
     on = load_sync_settings({"sync_contacts": True, "sync_accounts": True})
     assert [o.sobject for o in on.streams["contacts"].enabled_objects] == [
-        "Account", "Contact", "Lead",
+        "Account",
+        "Contact",
+        "Lead",
     ]
     only_accounts = load_sync_settings({"sync_accounts": True, "sync_leads": False})
     assert [o.sobject for o in only_accounts.streams["contacts"].enabled_objects] == ["Account"]
@@ -128,17 +130,19 @@ def test_top_level_defaults():
 
 
 def test_top_level_settings_are_carried():
-    settings = load_sync_settings({
-        "account_match_field": "Domain__c",
-        "create_accounts": False,
-        "lead_when_contact_exists": True,
-        "converted_lead_policy": "skip",
-        "contact_account_policy": "never",
-        "tie_break": "oldest",
-        "stream_map_config": {"region": "eu"},
-        "free_mail_allow": ["alibaba.com"],
-        "free_mail_deny": ["acme-mail.com"],
-    })
+    settings = load_sync_settings(
+        {
+            "account_match_field": "Domain__c",
+            "create_accounts": False,
+            "lead_when_contact_exists": True,
+            "converted_lead_policy": "skip",
+            "contact_account_policy": "never",
+            "tie_break": "oldest",
+            "stream_map_config": {"region": "eu"},
+            "free_mail_allow": ["alibaba.com"],
+            "free_mail_deny": ["acme-mail.com"],
+        }
+    )
     assert settings.account_match_field == "Domain__c"
     assert settings.create_accounts is False
     assert settings.lead_when_contact_exists is True
@@ -266,10 +270,16 @@ def test_bad_policy_names_its_path():
         ({"streams": {"s": {"objects": {"Opportunity": {}}}}}, "streams.s.objects", "Opportunity"),
         (with_lead(fields={"1bad": "x"}), "streams.contacts.objects.Lead.fields", "1bad"),
         (with_lead(colour="red"), "streams.contacts.objects.Lead", "colour"),
-        (with_lead(defaults={"LeadSource": {"a": 1}}),
-         "streams.contacts.objects.Lead.defaults.LeadSource", "is not of type"),
-        ({"streams": {"contacts": {"filters": [{"name": "x"}]}}},
-         "streams.contacts.filters[0]", "'expr' is a required property"),
+        (
+            with_lead(defaults={"LeadSource": {"a": 1}}),
+            "streams.contacts.objects.Lead.defaults.LeadSource",
+            "is not of type",
+        ),
+        (
+            {"streams": {"contacts": {"filters": [{"name": "x"}]}}},
+            "streams.contacts.filters[0]",
+            "'expr' is a required property",
+        ),
         ({"free_mail_deny": "gmail.com"}, "free_mail_deny", "not of type 'array'"),
     ],
 )
