@@ -42,6 +42,8 @@ __all__ = [
     "StreamConfig",
     "SyncSettings",
     "load_sync_settings",
+    "merged_streams",
+    "raise_all",
 ]
 
 Policy = Literal["always", "if_empty", "on_create"]

@@ -183,9 +183,9 @@ class ConversationWriter:
         total = sum(gaps)
         latest_start = now - timedelta(milliseconds=total + 1000)
         if not_before is not None and latest_start <= not_before:
-            room = (now - not_before) / _MS - 1
+            room = (now - not_before) / _MS - 2
             gaps = [max(1, int(gap * room * 0.9 / total)) for gap in gaps]
-            return not_before, [timedelta(milliseconds=gap) for gap in gaps]
+            return not_before + _MS, [timedelta(milliseconds=gap) for gap in gaps]
         return min(start, latest_start), [timedelta(milliseconds=gap) for gap in gaps]
 
     def _message(self, conversation_id: str, role: str, sender: str | None, content: str,

@@ -86,6 +86,8 @@ class _Travel:
         self.builder = DatasetBuilder(dataset.options, rng=rng, dataset=dataset,
                                       forced_edges=False)
         self.agents = {agent.id: agent for agent in dataset.agents}
+        self._senders: dict[str, str | None] | None = None
+        self._profiles = {p["visitor_id"]: p for p in dataset.visitor_profiles}
 
     def moment(self) -> datetime:
         """A random moment strictly between the old and the new clock (whole ms)."""
@@ -138,8 +140,7 @@ class _Travel:
 
     def _follow_up(self, conversation: dict, *, escalate: bool) -> None:
         agent = self.agents.get(conversation["agent_id"]) or self.data.agents[0]
-        sender = next((m["sender_name"] for m in self._messages_of(conversation)
-                       if m["role"] == "user"), None)
+        sender = self._sender(conversation["id"])
         start = max(self.moment(), parse_iso(conversation["last_message_at"]))
         messages = self.builder.writer.follow_up(
             conversation, agent=agent, sender=sender, count=2 * self.rng.randint(1, 3),
@@ -152,16 +153,21 @@ class _Travel:
         self.changes.new_messages += len(messages)
         self._seen(conversation["visitor_id"], last, conversation["id"])
 
-    def _messages_of(self, conversation: dict) -> list[dict]:
-        return [m for m in self.data.messages if m["conversation_id"] == conversation["id"]]
+    def _sender(self, conversation_id: str) -> str | None:
+        """How the visitor of a session signs their messages (one pass, on first use)."""
+        if self._senders is None:
+            self._senders = {}
+            for message in self.data.messages:
+                if message["role"] == "user":
+                    self._senders.setdefault(message["conversation_id"], message["sender_name"])
+        return self._senders.get(conversation_id)
 
     def _seen(self, visitor_id: str, moment: str, conversation_id: str) -> None:
-        for profile in self.data.visitor_profiles:
-            if profile["visitor_id"] == visitor_id:
-                profile["last_seen_at"] = max(profile["last_seen_at"], moment)
-                profile["latest_conversation_id"] = conversation_id
-                self.changes.changed_visitor_profiles.append(visitor_id)
-                return
+        profile = self._profiles.get(visitor_id)
+        if profile is not None:
+            profile["last_seen_at"] = max(profile["last_seen_at"], moment)
+            profile["latest_conversation_id"] = conversation_id
+            self.changes.changed_visitor_profiles.append(visitor_id)
 
     def add_contacts(self, count: int) -> None:
         options = self.data.options

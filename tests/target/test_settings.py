@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import types
 
 import jsonschema
 import pytest
@@ -372,3 +373,8 @@ def test_singer_sdk_validation_leaves_streams_untouched():
     assert validated["streams"] == config["streams"]
     assert validated["sync_leads"] is True  # top-level defaults are filled, harmlessly
     assert lead_fields(validated)["Company"].policy == "if_empty"
+
+
+def test_accepts_the_read_only_config_mapping_singer_sdk_hands_out():
+    config = types.MappingProxyType({"sync_contacts": True, "streams": {}})
+    assert [o.sobject for o in contacts(config).enabled_objects] == ["Contact", "Lead"]

@@ -1,0 +1,244 @@
+"""AimdocBackend: the data set in memory, its clock, API settings, faults and counts; no HTTP.
+
+The uncertain parts of the API contract are settings: ``date_filter`` (do ``start_date`` and
+``end_date`` filter on ``created_at`` or ``updated_at``), ``sorted`` (by ``updated_at`` then id,
+or a stable order by id), ``envelope`` (``object`` = ``{data, page, per_page, total,
+has_more}``, ``data_only`` = ``{data}``, ``array`` = a bare list).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
+
+from aimdoc_emulators.aimdoc.faults import FaultConfig, FaultInjector
+from aimdoc_emulators.aimdoc.generator import KINDS, Dataset, generate_dataset
+from aimdoc_emulators.aimdoc.stats import RequestStats
+from aimdoc_emulators.aimdoc.timetravel import Plan, advance_dataset
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+DEFAULT_API_KEY = "ak_emulator_test_key"
+NO_ACCESS_API_KEY = "ak_emulator_no_api_access"
+# kind -> (field for date_filter=created_at, field for date_filter=updated_at)
+DATE_FIELDS = {"contacts": ("created_at", "updated_at"),
+               "conversations": ("created_at", "updated_at"),
+               "messages": ("created_at", "created_at"),
+               "visitor_profiles": ("first_seen_at", "last_seen_at")}
+SORT_FIELDS = {"contacts": "updated_at", "conversations": "updated_at",
+               "messages": "created_at", "visitor_profiles": "last_seen_at"}
+ID_FIELDS = {"visitor_profiles": "visitor_id"}
+ENVELOPES = ("object", "data_only", "array")
+
+
+@dataclass
+class ApiSettings:
+    """The switchable [C] parts of the contract."""
+
+    date_filter: str = "created_at"
+    sorted: bool = True
+    envelope: str = "object"
+    default_per_page: int = 50
+    max_per_page: int = 100
+
+    def update(self, values: dict) -> None:
+        """Apply a JSON object of settings; raise ValueError on unknown or bad values."""
+        known = {f.name for f in fields(self)}
+        if set(values) - known:
+            msg = f"unknown settings: {sorted(set(values) - known)}"
+            raise ValueError(msg)
+        merged = ApiSettings(**{**asdict(self), **values})
+        if merged.date_filter not in ("created_at", "updated_at"):
+            msg = "date_filter must be created_at or updated_at"
+            raise ValueError(msg)
+        if merged.envelope not in ENVELOPES:
+            msg = f"envelope must be one of {ENVELOPES}"
+            raise ValueError(msg)
+        self.__dict__.update(asdict(merged))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A validated list query."""
+
+    page: int = 1
+    per_page: int = 50
+    start_date: date | None = None
+    end_date: date | None = None
+    conversation_id: str | None = None
+    lead_id: str | None = None
+    search: str | None = None
+    last_seen_after: str | None = None
+
+
+class AimdocBackend:
+    """Holds what the emulator serves. ``reset()`` returns to the construction-time state."""
+
+    def __init__(self, seed: int = 0, contacts: int = 200, *, settings: dict | None = None,
+                 **knobs: object) -> None:
+        self.lock = threading.RLock()
+        self._baseline = {"seed": seed, "contacts": contacts, **knobs}
+        self._baseline_settings = dict(settings or {})
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Fresh baseline data, default settings and keys, no faults, zero counts."""
+        with self.lock:
+            self.dataset = generate_dataset(**self._baseline)  # type: ignore[arg-type]
+            self.settings = ApiSettings()
+            self.settings.update(self._baseline_settings)
+            self.keys = {DEFAULT_API_KEY: True, NO_ACCESS_API_KEY: False}
+            self.faults = FaultInjector()
+            self.stats = RequestStats()
+            self._advances = 0
+            self._scheduled: list[tuple[int, dict]] = []
+            self._changed()
+
+    def generate(self, seed: int = 0, contacts: int = 200, **knobs: object) -> dict:
+        """Replace the data with a new data set (``reset()`` still returns to the baseline)."""
+        dataset = generate_dataset(seed=seed, contacts=contacts, **knobs)
+        with self.lock:
+            self.dataset, self._advances = dataset, 0
+            self._changed()
+            return self.dataset.counts()
+
+    def configure(self, **values: object) -> dict:
+        """Change API settings (``date_filter``, ``sorted``, ``envelope``, ...)."""
+        with self.lock:
+            self.settings.update(values)
+            self._changed()
+            return asdict(self.settings)
+
+    def set_faults(self, config: FaultConfig | dict | None) -> dict:
+        """Install fault injection (``None`` or ``{}`` switches it off)."""
+        if not isinstance(config, FaultConfig):
+            config = FaultConfig.from_json(config or {})
+        with self.lock:
+            self.faults = FaultInjector(config)
+            return config.to_json()
+
+    def add_key(self, key: str, *, api_access: bool = True) -> None:
+        """Accept another API key (with or without API access)."""
+        with self.lock:
+            self.keys[key] = api_access
+
+    # -- time --------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        """The emulator's clock: it moves only when advanced."""
+        return self.dataset.now
+
+    def advance(self, seconds: float = 0, *, days: float = 0, hours: float = 0,
+                seed: int | str | None = None, **plan: object) -> dict:
+        """Move the clock forward and change the data (see ``timetravel``); return changes."""
+        total = int(seconds + hours * 3600 + days * 86400)
+        with self.lock:
+            self._advances += 1
+            source = seed if seed is not None else \
+                f"{self.dataset.options.seed}:advance:{self._advances}"
+            changes = advance_dataset(self.dataset, Plan(seconds=total, **plan),  # type: ignore[arg-type]
+                                      random.Random(source))
+            self._changed()
+            return changes.to_json()
+
+    def schedule_advance(self, after_requests: int, **advance: object) -> None:
+        """Advance once the API has answered ``after_requests`` more requests."""
+        with self.lock:
+            self._scheduled.append((self.stats.total + after_requests, advance))
+
+    def before_request(self) -> None:
+        """Run scheduled advances that are due (called as each API request arrives)."""
+        with self.lock:
+            due = [item for item in self._scheduled if item[0] <= self.stats.total]
+            self._scheduled = [item for item in self._scheduled if item not in due]
+            for _, advance in due:
+                self.advance(**advance)  # type: ignore[arg-type]
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def query(self, kind: str, filters: Filters) -> tuple[list[dict], int]:
+        """One page of a listing and the number of matching records. Hold ``lock`` while
+        using the rows: they are the live records."""
+        with self.lock:
+            matching = [record for record in self._ordered(kind, filters.conversation_id)
+                        if self._matches(kind, record, filters)]
+            first = (filters.page - 1) * filters.per_page
+            return matching[first:first + filters.per_page], len(matching)
+
+    def visitor_profile(self, visitor_id: str) -> dict | None:
+        """One visitor profile, or None."""
+        with self.lock:
+            return self._by_id("visitor_profiles").get(visitor_id)
+
+    def records(self, kind: str) -> list[dict]:
+        """All records of a kind, in API order (a copy of the list, not of the records)."""
+        with self.lock:
+            return list(self._ordered(kind, None))
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind."""
+        with self.lock:
+            return self.dataset.counts()
+
+    def _matches(self, kind: str, record: dict, filters: Filters) -> bool:
+        field = DATE_FIELDS[kind][self.settings.date_filter == "updated_at"]
+        day = record[field][:10]
+        if filters.start_date and day < filters.start_date.isoformat():
+            return False
+        if filters.end_date and day > filters.end_date.isoformat():
+            return False
+        if filters.lead_id and record.get("lead_id") != filters.lead_id:
+            return False
+        if filters.last_seen_after and record.get("last_seen_at", "") < filters.last_seen_after:
+            return False
+        return not filters.search or filters.search.lower() in _searchable(record)
+
+    def _ordered(self, kind: str, conversation_id: str | None) -> list[dict]:
+        key = (kind, conversation_id, self.settings.sorted)
+        if key not in self._cache:
+            records = self.dataset.records(kind)
+            if conversation_id is not None:
+                records = self._messages_by_conversation().get(conversation_id, [])
+            self._cache[key] = sorted(records, key=self._sort_key(kind))
+        return self._cache[key]
+
+    def _sort_key(self, kind: str) -> object:
+        ident = ID_FIELDS.get(kind, "id")
+        if self.settings.sorted:
+            stamp = SORT_FIELDS[kind]
+            return lambda record: (record[stamp], record[ident])
+        return lambda record: record[ident]
+
+    def _messages_by_conversation(self) -> dict[str, list[dict]]:
+        if "by_conversation" not in self._cache:
+            index: dict[str, list[dict]] = {}
+            for message in self.dataset.messages:
+                index.setdefault(message["conversation_id"], []).append(message)
+            self._cache["by_conversation"] = index
+        return self._cache["by_conversation"]
+
+    def _by_id(self, kind: str) -> dict[str, dict]:
+        if ("ids", kind) not in self._cache:
+            ident = ID_FIELDS.get(kind, "id")
+            self._cache["ids", kind] = {r[ident]: r for r in self.dataset.records(kind)}
+        return self._cache["ids", kind]
+
+    def _changed(self) -> None:
+        self._cache: dict = {}
+
+
+def _searchable(record: dict) -> str:
+    summary, company = record.get("summary") or {}, record.get("company") or {}
+    parts = (summary.get("display_name"), summary.get("subtitle"), company.get("name"),
+             company.get("domain"), record.get("email"))
+    return " ".join(part for part in parts if part).lower()
+
+
+__all__ = ["DEFAULT_API_KEY", "KINDS", "NO_ACCESS_API_KEY", "AimdocBackend", "ApiSettings",
+           "Dataset", "Filters"]

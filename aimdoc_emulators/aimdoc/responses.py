@@ -1,0 +1,122 @@
+"""Aimdoc API responses: parse the query, ask the backend, render Aimdoc JSON and errors."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Response
+
+from aimdoc_emulators.aimdoc.models import AimdocBackend, Filters
+from aimdoc_emulators.aimdoc.timeutil import iso, parse_day, parse_iso
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import MultiDict
+
+# Extra filters each list accepts, besides page, per_page, start_date and end_date.
+EXTRA_FILTERS = {"messages": ("conversation_id",),
+                 "visitor_profiles": ("search", "lead_id", "last_seen_after")}
+
+
+class InvalidParameterError(ValueError):
+    """A query parameter the API rejects with 422."""
+
+
+def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
+    """A JSON response (UTF-8, non-ASCII kept as is)."""
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return Response(text, status=status, headers=headers,
+                    content_type="application/json; charset=utf-8")
+
+
+def error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    """The error shape: ``{"error": {"code": ..., "message": ...}}``."""
+    return json_response({"error": {"code": code, "message": message}}, status, headers)
+
+
+class AimdocResponses:
+    """Handlers for the API endpoints; the backend does the work."""
+
+    def __init__(self, backend: AimdocBackend) -> None:
+        self.backend = backend
+
+    def listing(self, kind: str, args: MultiDict) -> Response:
+        """A page of contacts, conversations, messages or visitor profiles."""
+        try:
+            filters = parse_filters(kind, args, self.backend.settings.max_per_page,
+                                    self.backend.settings.default_per_page)
+        except InvalidParameterError as exc:
+            return error(422, "invalid_parameter", str(exc))
+        with self.backend.lock:
+            rows, total = self.backend.query(kind, filters)
+            text = json.dumps(self._envelope(rows, total, filters), ensure_ascii=False)
+        return json_response(text)
+
+    def visitor_profile(self, visitor_id: str) -> Response:
+        """One visitor profile by id."""
+        with self.backend.lock:
+            profile = self.backend.visitor_profile(visitor_id)
+            if profile is None:
+                return error(404, "not_found", f"visitor profile {visitor_id!r} not found")
+            body = profile if self.backend.settings.envelope == "array" else {"data": profile}
+            return json_response(json.dumps(body, ensure_ascii=False))
+
+    def _envelope(self, rows: list[dict], total: int, filters: Filters) -> object:
+        envelope = self.backend.settings.envelope
+        if envelope == "array":
+            return rows
+        if envelope == "data_only":
+            return {"data": rows}
+        return {"data": rows, "page": filters.page, "per_page": filters.per_page,
+                "total": total, "has_more": filters.page * filters.per_page < total}
+
+
+def parse_filters(kind: str, args: MultiDict, max_per_page: int,
+                  default_per_page: int) -> Filters:
+    """Validate the query of a list endpoint; raise InvalidParameterError (422) otherwise."""
+    page = _integer(args, "page", 1, low=1)
+    per_page = _integer(args, "per_page", default_per_page, low=1, high=max_per_page)
+    start, end = _day(args, "start_date"), _day(args, "end_date")
+    if start and end and start > end:
+        msg = "start_date must not be after end_date"
+        raise InvalidParameterError(msg)
+    extra = {name: args.get(name) for name in EXTRA_FILTERS.get(kind, ()) if args.get(name)}
+    if "last_seen_after" in extra:
+        extra["last_seen_after"] = _moment(extra["last_seen_after"])
+    return Filters(page=page, per_page=per_page, start_date=start, end_date=end, **extra)
+
+
+def _integer(args: MultiDict, name: str, default: int, *, low: int,
+             high: int | None = None) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high else f"at least {low}"
+        msg = f"{name} must be an integer {bounds}, got {raw!r}"
+        raise InvalidParameterError(msg)
+    return value
+
+
+def _day(args: MultiDict, name: str) -> object:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_day(raw)
+    except ValueError:
+        msg = f"{name} must be a date formatted YYYY-MM-DD, got {raw!r}"
+        raise InvalidParameterError(msg) from None
+
+
+def _moment(raw: str) -> str:
+    """``last_seen_after`` as a date or a timestamp, normalised to Aimdoc's format."""
+    try:
+        return iso(parse_iso(raw if "T" in raw else f"{parse_day(raw)}T00:00:00Z"))
+    except ValueError:
+        msg = f"last_seen_after must be a date or an ISO-8601 timestamp, got {raw!r}"
+        raise InvalidParameterError(msg) from None
