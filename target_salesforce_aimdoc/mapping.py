@@ -75,6 +75,7 @@ class MappedRecord:
     issues: list[FieldIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     missing_required: dict[str, list[str]] = field(default_factory=dict)
+    updated_at: dt.datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -414,6 +415,20 @@ def _identify(
             out.domain = None if out.free_mail else out.email_domain
 
 
+def _source_time(stream: StreamConfig, scope: Scope) -> dt.datetime | None:
+    """When the source record last changed (the stream's ``updated_at``), as UTC; or None."""
+    if stream.updated_at is None:
+        return None
+    try:
+        value = stream.updated_at.evaluate(scope)
+        moment = _parse_moment(value, {"type": "datetime"}) if not is_empty(value) else None
+    except (ExpressionError, FieldValueError):
+        return None
+    if isinstance(moment, dt.datetime):
+        return _utc(moment)
+    return None
+
+
 def _default_policy(rule: FieldRule) -> str:
     return "on_create" if rule.policy == "on_create" else "if_empty"
 
@@ -492,6 +507,7 @@ def map_record(
     scope = Scope(record, config=settings.map_config, stream=stream.name)
     out = MappedRecord(stream=stream.name, key="")
     _identify(out, scope, stream, settings)
+    out.updated_at = _source_time(stream, scope)
     if not out.ok:
         return out
     for obj in stream.enabled_objects:

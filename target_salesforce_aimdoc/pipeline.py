@@ -10,11 +10,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from target_salesforce_aimdoc.checks import ensure_valid
-from target_salesforce_aimdoc.filters import first_failure
+from target_salesforce_aimdoc.filters import skip_reason
+from target_salesforce_aimdoc.links import LinkStore
 from target_salesforce_aimdoc.mapping import map_record
 from target_salesforce_aimdoc.matching import Matcher
 from target_salesforce_aimdoc.plan import Planner, Step
-from target_salesforce_aimdoc.report import RunReport
+from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import SalesforceClient
 from target_salesforce_aimdoc.settings import load_sync_settings
 from target_salesforce_aimdoc.writes import apply_steps
@@ -29,7 +30,7 @@ LOGGER = logging.getLogger("target_salesforce_aimdoc")
 class SyncRun:
     """One run of the target: settings, the Salesforce connection, describes, the report."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], links: LinkStore | None = None) -> None:
         """Validate config, log in, describe, check the mapping: all before any write."""
         self.started = time.monotonic()
         self.settings = load_sync_settings(config)
@@ -39,6 +40,8 @@ class SyncRun:
         ensure_valid(self.settings, self.describes)
         self.matcher = Matcher(self.client, self.settings, self.describes)
         self.report = RunReport()
+        self.links = links or LinkStore()
+        self.links.instance_url = self.client.instance_url
         self._warned_streams: set[str] = set()
 
     def _objects_needed(self) -> list[str]:
@@ -55,23 +58,54 @@ class SyncRun:
             return []
         batch = self._mapped(stream, records)
         objects = {obj.sobject for obj in stream.enabled_objects}
+        batch = self._skip_unchanged(batch, objects)
         matches = self.matcher.find(batch, objects)
-        planner = Planner(stream, self.settings, self.describes)
+        planner = Planner(stream, self.settings, self.describes, self.links)
         accounts = self._write(planner.accounts(batch, matches))
         account_ids = self._account_ids(accounts, matches)
         contacts = self._write(planner.contacts(batch, matches, account_ids))
         leads = self._write(planner.leads(batch, matches))
         steps = accounts + contacts + leads
+        self._remember(steps, batch)
         for step in steps:
             self.report.add_step(step)
         return steps
+
+    def _skip_unchanged(self, batch: list[MappedRecord], objects: set[str]) -> list[MappedRecord]:
+        """Records synced before and not changed since: no query, no write."""
+        kept = []
+        for mapped in batch:
+            wanted = [name for name in objects if name in mapped.payloads]
+            link = self.links.unchanged(mapped.stream, mapped.key, mapped.updated_at, wanted)
+            if link is None:
+                kept.append(mapped)
+                continue
+            for name in wanted:
+                self.report.add(Outcome(mapped.stream, mapped.key, name, "unchanged",
+                                        link.ids.get(name), "not changed since the last sync"))
+        return kept
+
+    def _remember(self, steps: list[Step], batch: list[MappedRecord]) -> None:
+        """Keep link records for every source record now tied to a Salesforce record."""
+        if self.dry_run:
+            return
+        times = {(m.stream, m.key): m.updated_at for m in batch}
+        for step in steps:
+            if step.action == "fail" or (step.record_id is None and step.action != "skip"):
+                continue
+            # A deliberate skip (e.g. a Lead for a known Contact) is remembered with no id.
+            for stream, key in step.sources:
+                self.links.record(stream, key, step.sobject, step.record_id or "",
+                                  times.get((stream, key)))
 
     def _mapped(self, stream: StreamConfig, records: list[dict[str, Any]]) -> list[MappedRecord]:
         batch = []
         for record in records:
             self.report.records_seen[stream.name] += 1
-            skip = first_failure(record, stream.filters)
+            skip = skip_reason(record, stream, self.settings)
             mapped = map_record(record, stream, self.settings, self.describes)
+            for warning in mapped.warnings:
+                LOGGER.warning(warning)
             if skip is not None:
                 self.report.add_skip(stream.name, mapped.key or "?", skip.rule)
                 continue

@@ -14,6 +14,7 @@ from target_salesforce_aimdoc.mapping import field_index, needs_write
 from target_salesforce_aimdoc.matching import pick
 
 if TYPE_CHECKING:
+    from target_salesforce_aimdoc.links import LinkStore
     from target_salesforce_aimdoc.mapping import MappedRecord, Payload
     from target_salesforce_aimdoc.matching import Matches
     from target_salesforce_aimdoc.settings import StreamConfig, SyncSettings
@@ -43,12 +44,22 @@ class Step:
         return self.action in {"create", "update"}
 
 
+def _newest_last(record: MappedRecord) -> tuple[bool, Any]:
+    return (record.updated_at is not None, record.updated_at)
+
+
 def merge_payloads(records: list[MappedRecord], sobject: str) -> Payload:
-    """One payload for records that are one Salesforce record: later non-empty values win."""
+    """One payload for records that are one Salesforce record: the newest source wins."""
     merged: Payload = {}
-    for record in records:
+    for record in sorted(records, key=_newest_last):
         merged.update(record.payloads.get(sobject, {}))
     return merged
+
+
+def newest(records: list[MappedRecord]) -> Any:
+    """The latest source ``updated_at`` of a group (None when unknown)."""
+    times = [record.updated_at for record in records if record.updated_at is not None]
+    return max(times) if times else None
 
 
 def group_by(records: list[MappedRecord], sobject: str, key: str) -> dict[str, list[MappedRecord]]:
@@ -65,9 +76,10 @@ class Planner:
     """Builds a batch's steps object by object; the caller writes each object in between."""
 
     def __init__(self, stream: StreamConfig, settings: SyncSettings,
-                 describes: dict[str, dict[str, Any]]) -> None:
+                 describes: dict[str, dict[str, Any]], links: LinkStore) -> None:
         self.stream = stream
         self.settings = settings
+        self.links = links
         self.fields = {name: field_index(describe) for name, describe in describes.items()}
 
     # ---------------------------------------------------------------- objects
@@ -171,7 +183,13 @@ class Planner:
         defaults = self._defaults(sobject)
         fields: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
-        for name, (value, policy) in payload.items():
+        written = self.links.watermark(current["Id"])
+        source = newest(records)
+        stale = written is not None and source is not None and source <= written
+        for name, (value, rule_policy) in payload.items():
+            # A source no newer than the last write only fills gaps: replays, lookback
+            # re-reads and older duplicates of a person cost no writes.
+            policy = "if_empty" if stale and rule_policy == "always" else rule_policy
             meta = metas.get(name)
             if meta is not None and not meta.get("updateable", True):
                 continue

@@ -200,6 +200,15 @@ STREAM_SCHEMA: dict[str, Any] = {
             **EXPRESSION_SCHEMA,
             "description": "The e-mail Leads and Contacts match on (default `email`).",
         },
+        "updated_at": {
+            "type": "string",
+            "description": (
+                "When the source record last changed (default `updated_at`; empty disables). "
+                "An `always` field of an existing record is only overwritten by a source "
+                "record newer than the last write, so replays, lookback re-reads and older "
+                "duplicates of a person cost no writes."
+            ),
+        },
         "filters": {
             "type": "array",
             "description": (
@@ -405,6 +414,7 @@ class StreamConfig:
     email: CompiledExpression
     filters: list[Rule]
     objects: dict[str, ObjectConfig]
+    updated_at: CompiledExpression | None = None
 
     @property
     def enabled_objects(self) -> list[ObjectConfig]:
@@ -550,6 +560,9 @@ class _Builder:
         path = f"streams.{name}"
         key = self.compile(raw.get("key") or "id", f"{path}.key")
         email = self.compile(raw.get("email") or "email", f"{path}.email")
+        updated_at_source = raw.get("updated_at", "updated_at")
+        updated_at = (self.compile(updated_at_source, f"{path}.updated_at")
+                      if updated_at_source else None)
         filters = []
         for i, item in enumerate(raw.get("filters") or []):
             expr = self.compile(item["expr"], f"{path}.filters[{i}]")
@@ -564,7 +577,8 @@ class _Builder:
             self.errors.append(ConfigError(f"{path}.objects", "map at least one object"))
         if key is None or email is None:
             return None
-        return StreamConfig(name=name, key=key, email=email, filters=filters, objects=objects)
+        return StreamConfig(name=name, key=key, email=email, filters=filters, objects=objects,
+                            updated_at=updated_at)
 
 
 def _free_mail(config: Mapping[str, Any]) -> tuple[FreeMail, list[ConfigError]]:

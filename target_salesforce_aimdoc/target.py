@@ -8,6 +8,7 @@ from typing import Any
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
 from target_salesforce_aimdoc.pipeline import SyncRun
 from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
 from target_salesforce_aimdoc.sinks import SalesforceSink
@@ -59,9 +60,11 @@ AUTH_SETTINGS = th.PropertiesList(
 
 RUN_SETTINGS = th.PropertiesList(
     th.Property("dry_run", th.BooleanType, default=False,
-                description="Read (describe, matching queries) but write nothing; report the plan."),
+                description="Read (describe, matching) but write nothing; report the plan."),
     th.Property("batch_size_rows", th.IntegerType, default=200,
                 description="Records per batch (matching queries and writes happen per batch)."),
+    th.Property("link_state_max_records", th.IntegerType, default=50_000,
+                description="Link records kept in Meltano state (the most recently synced)."),
 )
 
 
@@ -85,9 +88,23 @@ class TargetSalesforceAimdoc(Target):
         self.max_parallelism = 1  # objects are written in order; the org's API is the limit
 
     @cached_property
+    def links(self) -> LinkStore:
+        """Link records, read from the first STATE message and added to every one emitted."""
+        return LinkStore(int(self.config.get("link_state_max_records") or 50_000))
+
+    @cached_property
     def sync_run(self) -> SyncRun:
         """The run: logged in, described and checked on first use (before any write)."""
-        return SyncRun(dict(self.config))
+        return SyncRun(dict(self.config), self.links)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Read link records from the first state (the tap passes them through)."""
+        self.links.load(message_dict.get("value") or {})
+        super()._process_state_message(message_dict)
+
+    def _write_state_message(self, state: dict) -> None:
+        """Emit the tap's state with the link records added."""
+        super()._write_state_message(self.links.add_to(state))
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:
         """Start the run (login, describe, checks) with the first stream, before any record."""
@@ -95,7 +112,9 @@ class TargetSalesforceAimdoc(Target):
         return super().add_sink(stream_name, schema, key_properties)
 
     def process_endofpipe(self) -> None:
-        """Drain everything, then log the run's summary."""
+        """Drain everything (emitting state with the links), then log the run's summary."""
+        if not self._latest_state and self.links.changed:
+            self._latest_state = {STATE_KEY: {}}  # emit the links when the tap sent no state
         super().process_endofpipe()
         if "sync_run" in self.__dict__:
             self.sync_run.finish()

@@ -64,7 +64,8 @@ class Visit:
 @dataclass
 class Written:
     """A written session: the conversation record, its messages, and when the visitor was
-    identified (the moment the contact was captured)."""
+    identified (the moment the contact was captured).
+    """
 
     conversation: dict
     messages: list[dict]

@@ -164,7 +164,8 @@ class AimdocBackend:
 
     def query(self, kind: str, filters: Filters) -> tuple[list[dict], int]:
         """One page of a listing and the number of matching records. Hold ``lock`` while
-        using the rows: they are the live records."""
+        using the rows: they are the live records.
+        """
         with self.lock:
             matching = [record for record in self._ordered(kind, filters.conversation_id)
                         if self._matches(kind, record, filters)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from typing import Any
@@ -51,17 +52,26 @@ def contact(key: str, email: str | None, **fields: Any) -> dict[str, Any]:
 
 def messages(records: list[dict[str, Any]], stream: str = "contacts",
              schema: dict[str, Any] | None = None, key: str = "id",
-             state: dict[str, Any] | None = None) -> str:
-    """SCHEMA, RECORDs and a STATE as Singer JSON lines."""
-    lines = [{"type": "SCHEMA", "stream": stream, "key_properties": [key],
-              "schema": schema or CONTACT_SCHEMA}]
+             state: dict[str, Any] | None = None,
+             initial_state: dict[str, Any] | None = None) -> str:
+    """SCHEMA, RECORDs and a STATE as Singer JSON lines (``initial_state`` goes first, as a
+    tap that passes the previous run's state through sends it)."""
+    lines: list[dict[str, Any]] = []
+    if initial_state is not None:
+        lines.append({"type": "STATE", "value": initial_state})
+    lines += [{"type": "SCHEMA", "stream": stream, "key_properties": [key],
+               "schema": schema or CONTACT_SCHEMA}]
     lines += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
     lines.append({"type": "STATE", "value": state or {"bookmarks": {stream: {}}}})
     return "\n".join(json.dumps(line) for line in lines) + "\n"
 
 
 def run_target(config: dict[str, Any], text: str) -> TargetSalesforceAimdoc:
-    """Run the target on Singer text; return it (its ``sync_run`` holds the report)."""
+    """Run the target on Singer text; return it (``sync_run`` holds the report, ``states``
+    the STATE values it emitted)."""
     target = TargetSalesforceAimdoc(config=config)
-    target.listen(io.StringIO(text))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        target.listen(io.StringIO(text))
+    target.states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     return target

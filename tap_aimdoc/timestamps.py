@@ -1,0 +1,42 @@
+"""Timestamps in one canonical form, ``2023-08-15T14:30:45.123Z``, so strings compare in time
+order (the SDK compares bookmark values as strings).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+
+def parse_timestamp(value: str | datetime) -> datetime:
+    """A timezone-aware UTC datetime from ISO-8601 (``Z``, an offset, or naive = UTC)."""
+    moment = value if isinstance(value, datetime) else \
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The canonical form: UTC, milliseconds, ``Z``."""
+    return parse_timestamp(moment).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def canonical(value: object) -> object:
+    """A timestamp string in canonical form; anything else (None, garbage) unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return format_timestamp(parse_timestamp(value))
+    except ValueError:
+        return value
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """The moment in an HTTP ``Date`` header, or None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parse_timestamp(parsedate_to_datetime(value))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,138 @@
+"""Link records: source record -> Salesforce ids, kept in Meltano state between runs.
+
+The target adds them to the STATE it emits under ``salesforce_links`` (bounded: the most
+recently synced records are kept), the tap hands that key back on the next run, and the target
+reads it from the first STATE message. Each link also keeps the source record's ``updated_at``
+as of its last sync: a record not changed since is skipped without a query or a write, and an
+older record of the same person never overwrites a newer one. Salesforce stays authoritative:
+with the state lost, matching by email and domain finds the same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+STATE_KEY = "salesforce_links"
+STATE_VERSION = 1
+OBJECTS = ("Account", "Contact", "Lead", "Note")
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat() if moment else None
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Link:
+    """The Salesforce records one source record is synced to."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    updated_at: dt.datetime | None = None
+    synced_at: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact JSON for the state."""
+        data: dict[str, Any] = dict(self.ids)
+        if self.updated_at:
+            data["updated_at"] = _iso(self.updated_at)
+        if self.synced_at:
+            data["synced_at"] = _iso(self.synced_at)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Link:
+        """Read a state entry (unknown keys are ignored)."""
+        ids = {name: str(data[name] or "") for name in OBJECTS if name in data}
+        return cls(ids, _parse(data.get("updated_at")), _parse(data.get("synced_at")))
+
+
+class LinkStore:
+    """Links by ``stream/key``, most recently synced last; a reverse index id -> watermark."""
+
+    def __init__(self, max_records: int = 50_000) -> None:
+        self.max_records = max_records
+        self.instance_url: str | None = None
+        self.links: OrderedDict[str, Link] = OrderedDict()
+        self.watermarks: dict[str, dt.datetime] = {}
+        self.loaded = False
+        self.changed: set[str] = set()
+
+    @staticmethod
+    def key(stream: str, source_key: str) -> str:
+        """The state key of a source record."""
+        return f"{stream}/{source_key}"
+
+    def load(self, state: dict[str, Any] | None) -> None:
+        """Read links from a state dict (once; later calls are ignored)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        saved = (state or {}).get(STATE_KEY) or {}
+        self.instance_url = saved.get("instance_url")
+        entries = saved.get("records") or {}
+        for name, data in entries.items():
+            if isinstance(data, dict):
+                link = Link.from_json(data)
+                self.links[name] = link
+                self._index(link)
+
+    def _index(self, link: Link) -> None:
+        if link.updated_at is None:
+            return
+        for record_id in filter(None, link.ids.values()):
+            known = self.watermarks.get(record_id)
+            if known is None or link.updated_at > known:
+                self.watermarks[record_id] = link.updated_at
+
+    def get(self, stream: str, source_key: str) -> Link | None:
+        """The link of a source record, if any."""
+        return self.links.get(self.key(stream, source_key))
+
+    def watermark(self, record_id: str | None) -> dt.datetime | None:
+        """The newest source ``updated_at`` written to a Salesforce record."""
+        return self.watermarks.get(record_id) if record_id else None
+
+    def unchanged(self, stream: str, source_key: str, updated_at: dt.datetime | None,
+                  objects: list[str]) -> Link | None:
+        """The link when the record is synced to every object and has not changed since."""
+        link = self.get(stream, source_key)
+        if link is None or updated_at is None or link.updated_at is None:
+            return None
+        if updated_at > link.updated_at or any(name not in link.ids for name in objects):
+            return None
+        return link
+
+    def record(self, stream: str, source_key: str, sobject: str, record_id: str,
+               updated_at: dt.datetime | None) -> None:
+        """Remember that a source record is synced to a Salesforce record."""
+        name = self.key(stream, source_key)
+        link = self.links.pop(name, None) or Link()
+        link.ids[sobject] = record_id
+        if updated_at and (link.updated_at is None or updated_at > link.updated_at):
+            link.updated_at = updated_at
+        link.synced_at = dt.datetime.now(dt.UTC)
+        self.links[name] = link
+        self._index(link)
+        self.changed.add(name)
+        while len(self.links) > self.max_records:
+            self.links.popitem(last=False)
+
+    def to_state(self) -> dict[str, Any]:
+        """The ``salesforce_links`` state value."""
+        return {"version": STATE_VERSION, "instance_url": self.instance_url,
+                "records": {name: link.to_json() for name, link in self.links.items()}}
+
+    def add_to(self, state: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a state with the links added."""
+        return {**state, STATE_KEY: self.to_state()}
