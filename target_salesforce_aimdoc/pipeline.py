@@ -1,19 +1,26 @@
 """SyncRun.run_batch: the data path of a batch, one line per step.
 
-records -> filters -> mapping -> matching -> plan (Account -> Contact -> Lead) -> writes -> report
+records -> filters -> mapping -> matching -> plan (Account -> Contact -> Lead) -> writes
+-> links, outcomes and dead letters
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import itertools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from target_salesforce_aimdoc import report_files
 from target_salesforce_aimdoc.checks import ensure_valid
+from target_salesforce_aimdoc.deadletters import DeadLetters
+from target_salesforce_aimdoc.expressions import ExpressionError
 from target_salesforce_aimdoc.filters import skip_reason
 from target_salesforce_aimdoc.links import LinkStore
 from target_salesforce_aimdoc.mapping import map_record
-from target_salesforce_aimdoc.matching import Matcher
+from target_salesforce_aimdoc.matching import Matcher, Matches
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import SalesforceClient
@@ -25,6 +32,11 @@ if TYPE_CHECKING:
     from target_salesforce_aimdoc.settings import StreamConfig
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc")
+DEFAULT_OUTPUT = "output/salesforce"
+
+
+class MaxErrorRateExceeded(RuntimeError):
+    """More records failed than ``max_error_rate`` allows (raised after every write)."""
 
 
 class SyncRun:
@@ -33,8 +45,11 @@ class SyncRun:
     def __init__(self, config: dict[str, Any], links: LinkStore | None = None) -> None:
         """Validate config, log in, describe, check the mapping: all before any write."""
         self.started = time.monotonic()
+        self.started_at = dt.datetime.now(dt.UTC)
+        self.config = config
         self.settings = load_sync_settings(config)
         self.dry_run = bool(config.get("dry_run", False))
+        self.batch_size = int(config.get("batch_size_rows") or 200)
         self.client = SalesforceClient(config).login()
         self.describes = {name: self.client.describe(name) for name in self._objects_needed()}
         ensure_valid(self.settings, self.describes)
@@ -42,7 +57,13 @@ class SyncRun:
         self.report = RunReport()
         self.links = links or LinkStore()
         self.links.instance_url = self.client.instance_url
+        self.dead_letters = DeadLetters(
+            config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl")
+        self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
+        self._fake_ids = itertools.count(1)
         self._warned_streams: set[str] = set()
+        self._progress_at = time.monotonic()
+        self._progress_every = float(config.get("progress_interval_seconds") or 30)
 
     def _objects_needed(self) -> list[str]:
         objects = set(self.settings.sobjects)
@@ -50,16 +71,18 @@ class SyncRun:
             objects |= {"Lead", "Contact"}  # converted Leads and existing Contacts
         return [name for name in ("Account", "Contact", "Lead") if name in objects]
 
+    # ---------------------------------------------------------------- batches
     def run_batch(self, stream_name: str, records: list[dict[str, Any]]) -> list[Step]:
         """Sync one batch of a stream's records; returns the steps (for tests and reports)."""
         stream = self.settings.stream(stream_name)
         if stream is None:
             self._warn_unconfigured(stream_name, len(records))
             return []
+        first_outcome = len(self.report.outcomes)
         batch = self._mapped(stream, records)
         objects = {obj.sobject for obj in stream.enabled_objects}
         batch = self._skip_unchanged(batch, objects)
-        matches = self.matcher.find(batch, objects)
+        matches = self._overlay(self.matcher.find(batch, objects))
         planner = Planner(stream, self.settings, self.describes, self.links)
         accounts = self._write(planner.accounts(batch, matches))
         account_ids = self._account_ids(accounts, matches)
@@ -69,34 +92,9 @@ class SyncRun:
         self._remember(steps, batch)
         for step in steps:
             self.report.add_step(step)
+        self._dead_letters(stream, records, batch, first_outcome)
+        self._progress()
         return steps
-
-    def _skip_unchanged(self, batch: list[MappedRecord], objects: set[str]) -> list[MappedRecord]:
-        """Records synced before and not changed since: no query, no write."""
-        kept = []
-        for mapped in batch:
-            wanted = [name for name in objects if name in mapped.payloads]
-            link = self.links.unchanged(mapped.stream, mapped.key, mapped.updated_at, wanted)
-            if link is None:
-                kept.append(mapped)
-                continue
-            for name in wanted:
-                self.report.add(Outcome(mapped.stream, mapped.key, name, "unchanged",
-                                        link.ids.get(name), "not changed since the last sync"))
-        return kept
-
-    def _remember(self, steps: list[Step], batch: list[MappedRecord]) -> None:
-        """Keep link records for every source record now tied to a Salesforce record."""
-        if self.dry_run:
-            return
-        times = {(m.stream, m.key): m.updated_at for m in batch}
-        for step in steps:
-            if step.action == "fail" or (step.record_id is None and step.action != "skip"):
-                continue
-            # A deliberate skip (e.g. a Lead for a known Contact) is remembered with no id.
-            for stream, key in step.sources:
-                self.links.record(stream, key, step.sobject, step.record_id or "",
-                                  times.get((stream, key)))
 
     def _mapped(self, stream: StreamConfig, records: list[dict[str, Any]]) -> list[MappedRecord]:
         batch = []
@@ -115,16 +113,98 @@ class SyncRun:
                 batch.append(mapped)
         return batch
 
+    def _skip_unchanged(self, batch: list[MappedRecord], objects: set[str]) -> list[MappedRecord]:
+        """Records synced before and not changed since: no query, no write."""
+        kept = []
+        for mapped in batch:
+            wanted = [name for name in objects if name in mapped.payloads]
+            link = self.links.unchanged(mapped.stream, mapped.key, mapped.updated_at, wanted)
+            if link is None:
+                kept.append(mapped)
+                continue
+            for name in wanted:
+                self.report.add(Outcome(mapped.stream, mapped.key, name, "unchanged",
+                                        link.ids.get(name) or None,
+                                        "not changed since the last sync"))
+        return kept
+
     def _write(self, steps: list[Step]) -> list[Step]:
-        if not self.dry_run:
+        if self.dry_run:
+            self._plan_only(steps)
+        else:
             apply_steps(self.client, steps)
         return steps
 
+    def _plan_only(self, steps: list[Step]) -> None:
+        """Dry run: planned creates get a placeholder id and stand in for later batches.
+
+        So the plan counts exactly what the real run will do.
+        """
+        for step in steps:
+            if step.action == "create":
+                step.record_id = f"DRYRUN{step.sobject}{next(self._fake_ids):09d}"
+            if step.action in {"create", "update"} and step.record_id:
+                row = self.virtual.setdefault(step.sobject, {}).get(step.match_key, {})
+                row = {**row, **step.fields, "Id": step.record_id,
+                       "LastModifiedDate": dt.datetime.now(dt.UTC).isoformat()}
+                self.virtual[step.sobject][step.match_key] = row
+
+    def _overlay(self, matches: Matches) -> Matches:
+        """Dry run: planned records stand in for the ones the real run would have created."""
+        for sobject, rows in self.virtual.items():
+            target = {"Lead": matches.leads, "Contact": matches.contacts,
+                      "Account": matches.accounts}[sobject]
+            for key, row in rows.items():
+                found = target.setdefault(key, [])
+                if not any(r["Id"] == row["Id"] for r in found):
+                    found.append(row)
+                    if sobject == "Contact":
+                        matches.contacts_by_id[row["Id"]] = row
+        return matches
+
     @staticmethod
-    def _account_ids(steps: list[Step], matches: Any) -> dict[str, str]:
+    def _account_ids(steps: list[Step], matches: Matches) -> dict[str, str]:
         ids = {domain: rows[0]["Id"] for domain, rows in matches.accounts.items() if rows}
         ids.update({step.match_key: step.record_id for step in steps if step.record_id})
         return ids
+
+    def _remember(self, steps: list[Step], batch: list[MappedRecord]) -> None:
+        """Keep link records for every source record now tied to a Salesforce record."""
+        times = {(m.stream, m.key): m.updated_at for m in batch}
+        for step in steps:
+            if step.action == "fail" or (step.record_id is None and step.action != "skip"):
+                continue
+            # A deliberate skip (e.g. a Lead for a known Contact) is remembered with no id.
+            for stream, key in step.sources:
+                self.links.record(stream, key, step.sobject, step.record_id or "",
+                                  times.get((stream, key)))
+
+    def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
+                      batch: list[MappedRecord], first_outcome: int) -> None:
+        """Every failed record and object of the batch goes to the dead letters."""
+        sources: dict[str, dict[str, Any]] = {}
+        for record in records:
+            with contextlib.suppress(ExpressionError):  # already reported by mapping
+                sources[str(stream.key.evaluate(record))] = record
+        mapped = {m.key: m for m in batch}
+        for outcome in self.report.outcomes[first_outcome:]:
+            if outcome.outcome != "failed":
+                continue
+            payload = mapped.get(outcome.key)
+            fields = payload.payloads.get(outcome.sobject or "", {}) if payload else {}
+            self.dead_letters.add(outcome, sources.get(outcome.key),
+                                  {name: value for name, (value, _) in fields.items()})
+
+    def retry_dead_letters(self) -> int:
+        """Run the dead-letter file's records again (at the start of a run); return how many."""
+        pending = self.dead_letters.pending()
+        total = 0
+        for stream, records in pending.items():
+            LOGGER.info("Retrying %d dead letters of %s", len(records), stream)
+            for start in range(0, len(records), self.batch_size):
+                self.run_batch(stream, records[start:start + self.batch_size])
+            total += len(records)
+        return total
 
     def _warn_unconfigured(self, stream_name: str, count: int) -> None:
         if stream_name not in self._warned_streams:
@@ -133,12 +213,49 @@ class SyncRun:
             self._warned_streams.add(stream_name)
         self.report.records_seen[stream_name] += count
 
-    def finish(self) -> None:
-        """Log the run's summary."""
+    def _progress(self) -> None:
+        now = time.monotonic()
+        if now - self._progress_at < self._progress_every:
+            return
+        self._progress_at = now
+        seen = sum(self.report.records_seen.values())
+        rate = seen / max(now - self.started, 1e-6)
+        LOGGER.info("Progress: %d records, %.0f records/s, %d Salesforce API calls", seen, rate,
+                    self.client.usage.calls)
+
+    # ---------------------------------------------------------------- the end
+    def error_rate(self) -> float:
+        """Share of the run's records with a failure."""
+        seen = sum(self.report.records_seen.values())
+        failed = {(o.stream, o.key) for o in self.report.outcomes if o.outcome == "failed"}
+        return len(failed) / seen if seen else 0.0
+
+    def finish(self) -> dict[str, Any]:
+        """Write dead letters and the report, log the summary; raise past max_error_rate."""
+        if not self.dry_run:
+            self.dead_letters.write()
+        data = report_files.build(
+            self.report, self.client.usage, self.links,
+            mode="dry_run" if self.dry_run else "applied", started_at=self.started_at,
+            duration=time.monotonic() - self.started)
+        folder = self.config.get("report_dir") or DEFAULT_OUTPUT
+        json_path, html_path = report_files.write(data, folder)
+        self._log_summary(data, html_path)
+        limit = self.config.get("max_error_rate")
+        rate = self.error_rate()
+        if limit is not None and rate > float(limit):
+            raise MaxErrorRateExceeded(
+                f"{rate:.1%} of records failed, above max_error_rate {float(limit):.1%}; "
+                f"see {json_path} and the dead letters")
+        return data
+
+    def _log_summary(self, data: dict[str, Any], html_path: Any) -> None:
         usage = self.client.usage
-        LOGGER.info("Run summary (%s):", "dry run" if self.dry_run else "applied")
+        LOGGER.info("Run summary (%s):", "dry run, nothing written" if self.dry_run else
+                    "applied")
         for line in self.report.summary_lines():
             LOGGER.info("  %s", line)
-        LOGGER.info("  Salesforce API calls: %d (%s); org daily remaining: %s; %.1f s",
+        LOGGER.info("  Salesforce API calls: %d %s; org daily allocation remaining: %s; %.1f s",
                     usage.calls, dict(sorted(usage.by_kind.items())), usage.remaining,
-                    time.monotonic() - self.started)
+                    data["duration_seconds"])
+        LOGGER.info("  Report: %s", html_path)

@@ -65,6 +65,15 @@ RUN_SETTINGS = th.PropertiesList(
                 description="Records per batch (matching queries and writes happen per batch)."),
     th.Property("link_state_max_records", th.IntegerType, default=50_000,
                 description="Link records kept in Meltano state (the most recently synced)."),
+    th.Property("dead_letter_path", th.StringType, default="output/salesforce/dead_letters.jsonl",
+                description="JSONL file of rejected records; retried at the start of each run."),
+    th.Property("report_dir", th.StringType, default="output/salesforce",
+                description="Where run-report.json and run-report.html are written."),
+    th.Property("max_error_rate", th.NumberType, default=0.1,
+                description=("Largest share of a run's records that may fail; past it the "
+                             "target exits non-zero after writing everything it could.")),
+    th.Property("progress_interval_seconds", th.NumberType, default=30,
+                description="How often long runs log progress."),
 )
 
 
@@ -94,8 +103,10 @@ class TargetSalesforceAimdoc(Target):
 
     @cached_property
     def sync_run(self) -> SyncRun:
-        """The run: logged in, described and checked on first use (before any write)."""
-        return SyncRun(dict(self.config), self.links)
+        """The run: logged in, described and checked, then last run's dead letters retried."""
+        run = SyncRun(dict(self.config), self.links)
+        run.retry_dead_letters()
+        return run
 
     def _process_state_message(self, message_dict: dict) -> None:
         """Read link records from the first state (the tap passes them through)."""
@@ -103,7 +114,10 @@ class TargetSalesforceAimdoc(Target):
         super()._process_state_message(message_dict)
 
     def _write_state_message(self, state: dict) -> None:
-        """Emit the tap's state with the link records added."""
+        """Emit the tap's state with the link records added (nothing on a dry run)."""
+        if self.config.get("dry_run"):
+            self.logger.info("Dry run: no state emitted, so the next real run sees the same input")
+            return
         super()._write_state_message(self.links.add_to(state))
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:

@@ -157,11 +157,11 @@ class SalesforceApp:
         delay = self.faults.delay_seconds()
         if delay:
             time.sleep(delay)
-        injected = self.faults.for_call(kind)
+        injected = self.faults.for_call(kind, request.get_data(as_text=True))
         if injected == "DROP_CONNECTION":
             raise _Drop
         if injected:
-            return error_response(fault_error(injected))
+            return error_response(self.faults.error_for(injected))
         try:
             body = json.loads(request.get_data() or b"null")
         except ValueError as exc:

@@ -3,11 +3,15 @@
 A rule: ``{"error": "UNABLE_TO_LOCK_ROW", "probability": 0.05}`` or a script
 ``{"error": "INVALID_SESSION_ID", "times": 1, "after": 3}``; ``match`` limits it to a kind of
 call (``any``, ``read``, ``write``, ``query``, ``insert``, ``update``, ``upsert``, ``delete``,
-``composite``) and ``scope: "record"`` applies it to single records inside collections.
+``composite``), ``scope: "record"`` applies it to single records inside collections, and
+``body_contains`` to calls (or records) whose JSON contains a marker string. Besides the named
+faults, any error code with ``status`` answers ``[{"errorCode", "message"}]`` (e.g. a
+``JSON_PARSER_ERROR`` refusing a whole collection).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass, field
@@ -58,11 +62,16 @@ class FaultRule:
     after: int = 0
     match: str = "any"
     scope: str = "call"
+    body_contains: str | None = None
+    status: int | None = None
+    message: str | None = None
     seen: int = 0
     fired: int = 0
 
-    def applies_to(self, kind: str) -> bool:
-        """Whether a call of this kind is a candidate."""
+    def applies_to(self, kind: str, body: str = "") -> bool:
+        """Whether a call of this kind (and body) is a candidate."""
+        if self.body_contains is not None and self.body_contains not in body:
+            return False
         if self.match == "any":
             return True
         if self.match == "write":
@@ -109,9 +118,16 @@ class FaultInjector:
     @staticmethod
     def _rule(raw: dict[str, Any]) -> FaultRule:
         rule = FaultRule(**{k: v for k, v in raw.items() if k in FaultRule.__dataclass_fields__})
-        if rule.error not in {"DROP_CONNECTION"}:
+        if rule.error != "DROP_CONNECTION" and rule.status is None:
             fault_error(rule.error)  # validates the name
         return rule
+
+    def error_for(self, name: str) -> ApiError:
+        """The ApiError of a fired rule (a named fault, or a custom code with a status)."""
+        rule = next((r for r in self.rules if r.error == name and r.status), None)
+        if rule is None:
+            return fault_error(name)
+        return ApiError.of(rule.status, name, rule.message or f"{name} (injected)")
 
     def clear(self) -> None:
         """Disarm everything and zero latency."""
@@ -127,22 +143,23 @@ class FaultInjector:
                 return 0.0
             return (self.latency_ms + self.random.uniform(0, self.jitter_ms)) / 1000.0
 
-    def for_call(self, kind: str) -> str | None:
+    def for_call(self, kind: str, body: str = "") -> str | None:
         """The fault to answer this call with, if one fires."""
-        return self._pick(kind, "call")
+        return self._pick(kind, "call", body)
 
-    def for_record(self, kind: str) -> dict[str, Any] | None:
+    def for_record(self, kind: str, record: Any = None) -> dict[str, Any] | None:
         """A per-record error inside a collection response, if one fires."""
-        name = self._pick(kind, "record")
+        text = json.dumps(record, default=str) if record is not None else ""
+        name = self._pick(kind, "record", text)
         if name is None:
             return None
-        error = fault_error(name).errors[0]
+        error = self.error_for(name).errors[0]
         return record_error(error["errorCode"], error["message"], [])
 
-    def _pick(self, kind: str, scope: str) -> str | None:
+    def _pick(self, kind: str, scope: str, body: str = "") -> str | None:
         with self.lock:
             for rule in self.rules:
-                if rule.scope != scope or not rule.applies_to(kind):
+                if rule.scope != scope or not rule.applies_to(kind, body):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after:

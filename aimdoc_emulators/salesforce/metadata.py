@@ -105,6 +105,16 @@ class FieldMeta:
         }
 
 
+@dataclass(frozen=True)
+class ValidationRule:
+    """An org validation rule: a field whose value matches ``pattern`` is refused."""
+
+    name: str
+    field: str
+    pattern: str
+    message: str
+
+
 @dataclass
 class SObjectMeta:
     """One object's describe: name, key prefix and fields (looked up case-insensitively)."""
@@ -118,6 +128,7 @@ class SObjectMeta:
     updateable: bool = True
     deletable: bool = True
     custom: bool = False
+    validation_rules: list[ValidationRule] = field(default_factory=list)
 
     def field(self, name: str) -> FieldMeta | None:
         """The field called ``name`` (any case), or None."""
@@ -457,7 +468,9 @@ class Catalog:
 
         ``{"Lead": {"fields": [{"name": "Region__c", "type": "string", "length": 40,
         "nillable": false}], "restricted_picklists": {"LeadSource": true},
-        "picklists": {"LeadSource": ["Web", "Chat"]}}}``
+        "picklists": {"LeadSource": ["Web", "Chat"]},
+        "validation_rules": [{"name": "No_Test", "field": "Title", "pattern": "(?i)test",
+        "message": "Title cannot say test"}]}}``
         """
         for object_name, changes in spec.items():
             obj = self.sobject(object_name)
@@ -469,6 +482,11 @@ class Catalog:
                 obj.add(replace(self._field(obj, name), picklist_values=tuple(values)))
             for name, restricted in changes.get("restricted_picklists", {}).items():
                 obj.add(replace(self._field(obj, name), restricted_picklist=bool(restricted)))
+            for raw in changes.get("validation_rules", []):
+                meta = self._field(obj, raw["field"])
+                obj.validation_rules.append(ValidationRule(
+                    raw.get("name", "Rule"), meta.name, raw["pattern"],
+                    raw.get("message", "Validation failed")))
 
     @staticmethod
     def _field(obj: SObjectMeta, name: str) -> FieldMeta:

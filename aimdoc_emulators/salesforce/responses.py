@@ -334,7 +334,7 @@ class SalesforceResponses:
     def _one(
         self, item: Any, operation: Callable[[Any], dict[str, Any]], kind: str
     ) -> dict[str, Any]:
-        injected = self.faults.for_record(kind)
+        injected = self.faults.for_record(kind, item)
         if injected is not None:
             return {"success": False, "errors": [as_collection_error(injected)]}
         try:

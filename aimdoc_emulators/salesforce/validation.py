@@ -164,9 +164,21 @@ class RecordValidator:
         for meta, value in values.values():
             if value is not None:
                 errors.extend(self._value_errors(meta, value, record_id))
+        errors.extend(self._rule_errors(values))
         if errors:
             raise RecordFailure(errors)
         return {name: value for name, (_, value) in values.items()}
+
+    def _rule_errors(self, values: dict[str, tuple[FieldMeta, Any]]) -> list[dict[str, Any]]:
+        """The org's validation rules (evaluated on the fields the call sets)."""
+        errors = []
+        for rule in self.obj.validation_rules:
+            given = values.get(rule.field)
+            if given is not None and given[1] is not None and re.search(
+                    rule.pattern, str(given[1])):
+                errors.append(record_error("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message,
+                                           [rule.field]))
+        return errors
 
     def _access_errors(
         self, values: dict[str, tuple[FieldMeta, Any]], *, creating: bool

@@ -177,3 +177,21 @@ def test_command_line_emulator(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_marker_faults_for_a_call_and_a_record(sf, salesforce_emulator):
+    salesforce_emulator.add_fault({"error": "JSON_PARSER_ERROR", "status": 400,
+                                   "body_contains": "BAD-CALL", "match": "insert"})
+    salesforce_emulator.add_fault({"error": "UNABLE_TO_LOCK_ROW", "scope": "record",
+                                   "body_contains": "LOCKED", "match": "insert"})
+    records = [{"attributes": {"type": "Account"}, "Name": name}
+               for name in ("ok", "LOCKED one", "fine")]
+    results = sf.restful("composite/sobjects", method="POST",
+                         json={"allOrNone": False, "records": records})
+    assert [r["success"] for r in results] == [True, False, True]
+    assert results[1]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.restful("composite/sobjects", method="POST", json={
+            "allOrNone": False, "records": [{"attributes": {"type": "Account"},
+                                             "Name": "BAD-CALL"}]})
+    assert caught.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"

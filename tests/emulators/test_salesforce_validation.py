@@ -223,3 +223,13 @@ def test_sqlite_file_storage(tmp_path):
     rows = sqlite3.connect(db).execute('SELECT "Name" FROM "Account"').fetchall()
     assert rows == [("Persisted",)]
     assert reopened is not None
+
+
+def test_validation_rule(sf, salesforce_emulator):
+    salesforce_emulator.seed({"metadata": {"Lead": {"validation_rules": [
+        {"name": "No_Test", "field": "Title", "pattern": "(?i)\\btest\\b",
+         "message": "Title cannot say test"}]}}})
+    error = error_of(sf.Lead.create, {"LastName": "X", "Company": "C", "Title": "Test lead"})
+    assert error == {"message": "Title cannot say test",
+                     "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields": ["Title"]}
+    assert sf.Lead.create({"LastName": "X", "Company": "C", "Title": "Testing"})["success"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from target_salesforce_aimdoc.target import TargetSalesforceAimdoc
@@ -32,8 +34,12 @@ CONTACT_SCHEMA = {
 
 
 def target_config(emulator: Any, **overrides: Any) -> dict[str, Any]:
-    """Client-credentials config pointing at the emulator."""
+    """Client-credentials config for the emulator; output in a new temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="target-output-"))
     return {
+        "report_dir": str(folder),
+        "dead_letter_path": str(folder / "dead_letters.jsonl"),
+        "max_error_rate": 1.0,
         "login_url": emulator.url,
         "client_id": "demo-client-id",
         "client_secret": "demo-client-secret",

@@ -1,0 +1,354 @@
+"""Render an Aimdoc transcript as a Salesforce note: pure, deterministic, no HTTP.
+
+The ContentNote HTML follows the content rules of spec §4.2: ``< > " ' &`` escaped (``&#39;``
+for ``'``), newlines as ``<br>``, non-ASCII as raw UTF-8, no control characters, only the simple
+tags ``<p> <b> <i> <u> <ul> <ol> <li> <br>``. The classic Note body is plain text. Over the size
+limit the oldest messages are cut (with a marker); a single message that still does not fit is
+cut at a character boundary.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+TITLE_LIMIT = 80  # classic Note Title; used for both kinds so the title is one stable key
+CONTENT_NOTE_TITLE_LIMIT = 255
+NOTE_BODY_LIMIT = 32_000  # classic Note Body, counted in UTF-16 units to be safe
+MIN_BUDGET = 32_000  # the capped header and qualification always leave room for messages
+ELLIPSIS = "…"
+MESSAGE_CUT = f" {ELLIPSIS} (message cut to fit the note)"
+_FIELD_CAP, _URL_CAP, _NAME_CAP = 200, 400, 100
+_QUESTION_CAP, _ANSWER_CAP, _MAX_ANSWERS = 200, 500, 100
+_SHORT_ID = 12
+
+_NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                          "'": "&#39;", "\n": "<br>"})
+_TOKEN = re.compile(r"</?(?:p|b|i|u|ul|ol|li|br)>|<br ?/>|&(?:amp|lt|gt|quot|#39);"
+                    r"|&#(\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});")
+
+
+@dataclass(frozen=True)
+class RenderedNote:
+    """One conversation's note, ready for ContentNote (``html``) or classic Note (``text``)."""
+
+    title: str
+    html: str
+    text: str
+    truncated: int
+    digest: str
+
+    def content_base64(self) -> str:
+        """ContentNote ``Content``: base64 of the UTF-8 HTML."""
+        return base64.b64encode(self.html.encode("utf-8")).decode("ascii")
+
+
+def is_valid_note_html(html: str) -> bool:
+    """True when ``html`` obeys the ContentNote content rules (spec §4.2).
+
+    Allowed: the simple tags without attributes (lowercase; ``<br/>`` too), the entities
+    ``&amp; &lt; &gt; &quot; &#39;`` and numeric entities of printable ASCII. Rejected: any
+    other tag or entity (``&apos;``, ``&nbsp;``), bare ``< > " ' &``, control characters
+    (newlines included: they must be ``<br>``) and unpaired surrogates.
+    """
+    if not isinstance(html, str) or _ANY_CONTROL.search(html):
+        return False
+
+    def strip(match: re.Match[str]) -> str:
+        number = match.group(1) or match.group(2)
+        if number is None:
+            return ""
+        code = int(number, 10 if match.group(1) else 16)
+        return "" if 32 <= code <= 126 else "&"  # non-ASCII must be raw UTF-8
+
+    bare = _TOKEN.sub(strip, html)
+    return not any(char in bare for char in "<>&\"'")
+
+
+def clean_text(value: Any) -> str:
+    """Untrusted text made safe to escape: newlines normalised, tabs -> space, no controls."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return _CONTROL.sub("", _NEWLINES.sub("\n", text).replace("\t", " "))
+
+
+def note_title(transcript: Mapping[str, Any], *, agent_label: str | None = None) -> str:
+    """The note's deterministic title (≤ 80 characters, stable as the conversation grows).
+
+    ``Aimdoc conversation · <agent> · <started YYYY-MM-DD> · <short id>``; the agent and date
+    parts are left out when unknown. The short id is the conversation id's last 12 characters.
+    """
+    conversation_id = _line(transcript.get("conversation_id") or transcript.get("id"))
+    if not conversation_id:
+        raise ValueError("transcript has no conversation_id")
+    started = _moment(transcript.get("created_at")) or _moment(_first_message_time(transcript))
+    tail = [started.strftime("%Y-%m-%d")] if started else []
+    tail.append(conversation_id[-_SHORT_ID:])
+    head, sep = "Aimdoc conversation", " · "
+    agent = _line(agent_label or transcript.get("agent_name"))
+    if agent:
+        room = TITLE_LIMIT - _units(sep.join([head, "", *tail]))
+        agent = _clip_plain(agent, room)
+    return sep.join([head, *([agent] if agent else []), *tail])
+
+
+def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | None = None,
+                kind: Literal["content_note", "note"] = "content_note",
+                budget: int = 100_000, agent_label: str | None = None,
+                aimdoc_app_url: str | None = None) -> RenderedNote:
+    """Render ``transcript`` (a ``transcripts`` stream record) as a note.
+
+    ``qualification`` (``[{question_id, question, answer}]``) wins over the record's own.
+    ``kind`` picks the limit the content is fitted to: ``budget`` UTF-8 bytes of ``html`` for
+    ``content_note``, 32,000 characters of ``text`` for ``note``; the other form renders the
+    same messages. ``agent_label`` overrides the agent's name (title, header, speaker).
+    ``aimdoc_app_url`` builds the Aimdoc link when the record has no ``session_url``.
+    """
+    if kind not in ("content_note", "note"):
+        raise ValueError(f"unknown note kind {kind!r}")
+    if kind == "content_note" and budget < MIN_BUDGET:
+        raise ValueError(f"budget must be at least {MIN_BUDGET:,} bytes")
+    primary, limit = (True, budget) if kind == "content_note" else (False, NOTE_BODY_LIMIT)
+    title = note_title(transcript, agent_label=agent_label)
+    raw = transcript.get("messages")
+    messages = [m for m in raw if isinstance(m, Mapping)] if isinstance(raw, list) else []
+    agent = _clip(_line(agent_label or transcript.get("agent_name")), _NAME_CAP)
+    header = _header(transcript, messages, agent, aimdoc_app_url)
+    answers = _answers(transcript.get("qualification") if qualification is None
+                       else qualification)
+    answers, hidden = _fit_answers(answers, limit // 4, primary)
+    speakers = [_speaker(m, agent or "AI agent") for m in messages]
+    total = len(messages)
+
+    def fixed(html: bool) -> str:
+        return (_header_part(header, html) + _answers_part(answers, hidden, html)
+                + ("<p><b>Transcript</b></p>" if html else "Transcript\n\n"))
+
+    def block(i: int, content: str, html: bool) -> str:
+        return _message_part(speakers[i], _utc(messages[i].get("created_at")), content, html)
+
+    contents = [clean_text(m.get("content")) for m in messages]
+    used = _size(fixed(primary), primary)
+    kept = 0
+    for i in range(total - 1, -1, -1):
+        step = _size(block(i, contents[i], primary), primary)
+        cut = total - kept - 1
+        if used + step + (_size(_marker(cut, total, primary), primary) if cut else 0) > limit:
+            break
+        used, kept = used + step, kept + 1
+    if total and not kept:  # the newest message alone is too long: cut inside it
+        newest = total - 1
+        room = (limit - used - _size(block(newest, MESSAGE_CUT, primary), primary)
+                - (_size(_marker(newest, total, primary), primary) if newest else 0))
+        contents[newest] = _fit_chars(contents[newest], room, primary) + MESSAGE_CUT
+        kept = 1
+    cut = total - kept
+
+    def body(html: bool) -> str:
+        parts = [fixed(html), _marker(cut, total, html) if cut else ""]
+        parts += [block(i, contents[i], html) for i in range(cut, total)]
+        if not total:
+            parts.append("<p><i>No messages.</i></p>" if html else "No messages.\n")
+        return "".join(parts)
+
+    html = body(True)
+    return RenderedNote(title=title, html=html, text=body(False).rstrip("\n"), truncated=cut,
+                        digest=hashlib.sha256(html.encode("utf-8")).hexdigest())
+
+
+def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], agent: str,
+            app_url: str | None) -> list[tuple[str, str]]:
+    """The session context as (label, text) lines; unknown values are left out."""
+    get = transcript.get
+    last_time = messages[-1].get("created_at") if messages else None
+    conversation_id = clean_text(get("conversation_id") or get("id"))
+    link = clean_text(get("session_url"))
+    if app_url and link.startswith("/"):
+        link = app_url.rstrip("/") + link
+    elif app_url and not link and get("agent_id"):
+        link = f"{app_url.rstrip('/')}/agents/{get('agent_id')}/conversations/{conversation_id}"
+    utm = get("utm") if isinstance(get("utm"), Mapping) else {}
+    utm_text = ", ".join(f"{key}={_clip(clean_text(utm.get(key)), _FIELD_CAP)}"
+                         for key in ("source", "medium", "campaign") if _line(utm.get(key)))
+    lines = [
+        ("Agent", agent),
+        ("Conversation ID", _clip(conversation_id, _FIELD_CAP)),
+        ("Started", _utc(get("created_at")) or _utc(_first_message_time(transcript))),
+        ("Last activity", _utc(get("last_message_at")) or _utc(get("updated_at"))
+         or _utc(last_time)),
+        ("Status", _clip(clean_text(get("status")), _FIELD_CAP)),
+        ("Escalated", _flag(get("escalated"), get("escalation_reason"))),
+        ("Buyer intent", _flag(get("buyer_intent"), get("buyer_intent_reason"))),
+        ("Page", _clip(clean_text(get("page_url")), _URL_CAP)),
+        ("Referrer", _clip(clean_text(get("referrer")), _URL_CAP)),
+        ("UTM", utm_text),
+        ("Open in Aimdoc", _clip(link, _URL_CAP)),
+        ("Messages", f"{len(messages):,}"),
+    ]
+    return [(label, value) for label, value in lines if value.strip()]
+
+
+def _header_part(lines: list[tuple[str, str]], html: bool) -> str:
+    if html:
+        rows = "".join(f"<br><b>{label}:</b> {_esc(value)}" for label, value in lines)
+        return f"<p><b>Aimdoc conversation</b>{rows}</p>"
+    return "Aimdoc conversation\n" + "".join(f"{k}: {v}\n" for k, v in lines) + "\n"
+
+
+def _answers(items: Any) -> list[tuple[str, str]]:
+    """Qualification as (question, answer) pairs, each capped."""
+    if not isinstance(items, list):
+        return []
+    pairs = []
+    for item in items[:_MAX_ANSWERS]:
+        if not isinstance(item, Mapping):
+            continue
+        question = clean_text(item.get("question")) or clean_text(item.get("question_id"))
+        answer = _answer_text(item.get("answer"))
+        if question.strip() or answer.strip():
+            pairs.append((_clip(question or "Question", _QUESTION_CAP),
+                          _clip(answer or "(no answer)", _ANSWER_CAP)))
+    return pairs
+
+
+def _answer_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_answer_text(v) for v in value if v is not None)
+    if isinstance(value, Mapping):
+        return clean_text(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+    return clean_text(value)
+
+
+def _fit_answers(pairs: list[tuple[str, str]], room: int,
+                 html: bool) -> tuple[list[tuple[str, str]], int]:
+    """As many answers (in order) as fit in ``room``; the count of the rest."""
+    for count in range(len(pairs), -1, -1):
+        if _size(_answers_part(pairs[:count], len(pairs) - count, html), html) <= room:
+            return pairs[:count], len(pairs) - count
+    return [], len(pairs)
+
+
+def _answers_part(pairs: list[tuple[str, str]], hidden: int, html: bool) -> str:
+    if not pairs and not hidden:
+        return ""
+    more = f"{ELLIPSIS} {hidden:,} more answers not shown" if hidden else ""
+    if html:
+        rows = "".join(f"<li><b>{_esc(q)}:</b> {_esc(a)}</li>" for q, a in pairs)
+        rows += f"<li><i>{more}</i></li>" if more else ""
+        return f"<p><b>Qualification</b></p><ul>{rows}</ul>"
+    rows = "".join(f"- {q}: {a}\n" for q, a in pairs) + (f"{more}\n" if more else "")
+    return f"Qualification\n{rows}\n"
+
+
+def _speaker(message: Mapping[str, Any], agent: str) -> str:
+    role = _line(message.get("role")).lower()
+    if role == "user":
+        return "Visitor"
+    if role == "assistant":
+        return agent
+    if role == "human":
+        return _clip(_line(message.get("sender_name")), _NAME_CAP) or "Sales rep"
+    if role == "system":
+        return "System"
+    return _clip(role.capitalize(), _NAME_CAP) or "Unknown"
+
+
+def _message_part(speaker: str, time: str, content: str, html: bool) -> str:
+    when = f" · {time}" if time else ""
+    if html:
+        text = f"<br>{_esc(content)}" if content else ""
+        return f"<p><b>{_esc(speaker)}</b>{when}{text}</p>"
+    return f"{speaker}{when}\n" + (f"{content}\n" if content else "") + "\n"
+
+
+def _marker(cut: int, total: int, html: bool) -> str:
+    noun = "message" if cut == 1 else "messages"
+    text = (f"{ELLIPSIS} {cut:,} earlier {noun} not shown "
+            f"(conversation has {total:,} messages)")
+    return f"<p><i>{text}</i></p>" if html else f"{text}\n\n"
+
+
+def _flag(value: Any, reason: Any) -> str:
+    reason_text = _clip(clean_text(reason), _FIELD_CAP).strip()
+    if isinstance(value, str):
+        value = value.strip().lower() in ("true", "1", "yes") if value.strip() else None
+    if value is None and not reason_text:
+        return ""
+    answer = "yes" if value or (value is None and reason_text) else "no"
+    return f"{answer} — {reason_text}" if reason_text else answer
+
+
+def _fit_chars(text: str, room: int, html: bool) -> str:
+    """The longest prefix of ``text`` whose rendered size fits ``room`` (whole characters)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += _size(_esc(char) if html else char, html)
+        if used > room:
+            return text[:index].rstrip("\u200d")  # no dangling zero-width joiner
+    return text
+
+
+def _clip(text: str, cap: int) -> str:
+    return text if len(text) <= cap else text[:cap].rstrip("\u200d") + ELLIPSIS
+
+
+def _clip_plain(text: str, room: int) -> str:
+    """``text`` cut to ``room`` UTF-16 units, with an ellipsis when cut."""
+    if _units(text) <= room:
+        return text
+    return _fit_chars(text, room - 1, html=False).rstrip() + ELLIPSIS
+
+
+def _line(value: Any) -> str:
+    """A value as one trimmed line (whitespace collapsed)."""
+    return " ".join(clean_text(value).split())
+
+
+def _esc(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
+def _size(text: str, html: bool) -> int:
+    return len(text.encode("utf-8")) if html else _units(text)
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _first_message_time(transcript: Mapping[str, Any]) -> Any:
+    messages = transcript.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[0], Mapping):
+        return messages[0].get("created_at")
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """A UTC datetime from ISO-8601 text or a datetime; None when absent or unreadable."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _utc(value: Any) -> str:
+    moment = _moment(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
