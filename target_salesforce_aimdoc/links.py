@@ -79,7 +79,7 @@ class LinkStore:
             return
         self.loaded = True
         saved = (state or {}).get(STATE_KEY) or {}
-        self.instance_url = saved.get("instance_url")
+        self.instance_url = self.instance_url or saved.get("instance_url")
         entries = saved.get("records") or {}
         for name, data in entries.items():
             if isinstance(data, dict):

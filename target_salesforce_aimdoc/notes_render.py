@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 TITLE_LIMIT = 80  # classic Note Title; used for both kinds so the title is one stable key
-CONTENT_NOTE_TITLE_LIMIT = 255
 NOTE_BODY_LIMIT = 32_000  # classic Note Body, counted in UTF-16 units to be safe
 MIN_BUDGET = 32_000  # the capped header and qualification always leave room for messages
 ELLIPSIS = "…"
