@@ -23,7 +23,7 @@ from target_salesforce_aimdoc.mapping import map_record
 from target_salesforce_aimdoc.matching import Matcher, Matches
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
-from target_salesforce_aimdoc.salesforce import SalesforceClient
+from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient
 from target_salesforce_aimdoc.settings import load_sync_settings
 from target_salesforce_aimdoc.writes import apply_steps
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc")
 DEFAULT_OUTPUT = "output/salesforce"
+AMBIGUOUS_TRIES = 3
 
 
 class MaxErrorRateExceeded(RuntimeError):
@@ -82,19 +83,31 @@ class SyncRun:
         batch = self._mapped(stream, records)
         objects = {obj.sobject for obj in stream.enabled_objects}
         batch = self._skip_unchanged(batch, objects)
-        matches = self._overlay(self.matcher.find(batch, objects))
-        planner = Planner(stream, self.settings, self.describes, self.links)
-        accounts = self._write(planner.accounts(batch, matches))
-        account_ids = self._account_ids(accounts, matches)
-        contacts = self._write(planner.contacts(batch, matches, account_ids))
-        leads = self._write(planner.leads(batch, matches))
-        steps = accounts + contacts + leads
+        for attempt in range(1, AMBIGUOUS_TRIES + 1):
+            try:
+                steps = self._match_plan_write(stream, batch, objects)
+                break
+            except AmbiguousWrite as exc:
+                if attempt == AMBIGUOUS_TRIES:
+                    raise
+                LOGGER.warning("%s; matching the batch again so nothing is created twice", exc)
         self._remember(steps, batch)
         for step in steps:
             self.report.add_step(step)
         self._dead_letters(stream, records, batch, first_outcome)
         self._progress()
         return steps
+
+    def _match_plan_write(self, stream: StreamConfig, batch: list[MappedRecord],
+                          objects: set[str]) -> list[Step]:
+        """Match, then plan and write Accounts, Contacts and Leads in that order."""
+        matches = self._overlay(self.matcher.find(batch, objects))
+        planner = Planner(stream, self.settings, self.describes, self.links)
+        accounts = self._write(planner.accounts(batch, matches))
+        account_ids = self._account_ids(accounts, matches)
+        contacts = self._write(planner.contacts(batch, matches, account_ids))
+        leads = self._write(planner.leads(batch, matches))
+        return accounts + contacts + leads
 
     def _mapped(self, stream: StreamConfig, records: list[dict[str, Any]]) -> list[MappedRecord]:
         batch = []
@@ -230,7 +243,7 @@ class SyncRun:
         failed = {(o.stream, o.key) for o in self.report.outcomes if o.outcome == "failed"}
         return len(failed) / seen if seen else 0.0
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self, stopped: str | None = None) -> dict[str, Any]:
         """Write dead letters and the report, log the summary; raise past max_error_rate."""
         if not self.dry_run:
             self.dead_letters.write()
@@ -238,12 +251,13 @@ class SyncRun:
             self.report, self.client.usage, self.links,
             mode="dry_run" if self.dry_run else "applied", started_at=self.started_at,
             duration=time.monotonic() - self.started)
+        data["stopped"] = stopped
         folder = self.config.get("report_dir") or DEFAULT_OUTPUT
         json_path, html_path = report_files.write(data, folder)
         self._log_summary(data, html_path)
         limit = self.config.get("max_error_rate")
         rate = self.error_rate()
-        if limit is not None and rate > float(limit):
+        if stopped is None and limit is not None and rate > float(limit):
             raise MaxErrorRateExceeded(
                 f"{rate:.1%} of records failed, above max_error_rate {float(limit):.1%}; "
                 f"see {json_path} and the dead letters")

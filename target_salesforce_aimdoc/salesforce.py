@@ -42,8 +42,20 @@ class SalesforceAuthError(RuntimeError):
     """Login failed; the message names the flow and Salesforce's answer, never a secret."""
 
 
-class DailyLimitReached(RuntimeError):
-    """The org's daily API allocation (or the run's budget share) is used up."""
+class StopRun(RuntimeError):
+    """Stop the run cleanly: nothing more is written, no state past the last commit."""
+
+
+class DailyLimitReached(StopRun):
+    """Salesforce refused a call: the org's daily API allocation is used up."""
+
+
+class ApiBudgetExhausted(StopRun):
+    """The run used the share of the daily allocation ``max_api_share`` allows."""
+
+
+class AmbiguousWrite(RuntimeError):
+    """A create failed in a way that may have written records (500, timeout, reset)."""
 
 
 @dataclass
@@ -91,34 +103,62 @@ def infer_auth_flow(config: dict[str, Any]) -> str:
     )
 
 
-def _is_retryable(exc: BaseException) -> bool:
+def _errors(exc: SalesforceError) -> tuple[set[str], str]:
+    content = exc.content if isinstance(exc.content, list) else []
+    codes = {str(item.get("errorCode")) for item in content if isinstance(item, dict)}
+    message = " ".join(str(item.get("message", "")) for item in content if isinstance(item, dict))
+    return codes, message
+
+
+def is_daily_limit(exc: BaseException) -> bool:
+    """403 REQUEST_LIMIT_EXCEEDED for the daily allocation (not the concurrency limit)."""
+    if not isinstance(exc, SalesforceError) or exc.status != 403:
+        return False
+    codes, message = _errors(exc)
+    return "REQUEST_LIMIT_EXCEEDED" in codes and "ConcurrentPerOrg" not in message
+
+
+def refused_unprocessed(exc: BaseException) -> bool:
+    """Transient failures the service answers before doing anything: safe to send again."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, SalesforceError) or isinstance(exc, SalesforceExpiredSession):
+        return False
+    codes, message = _errors(exc)
+    if exc.status == 503 or "SERVER_UNAVAILABLE" in codes or "UNABLE_TO_LOCK_ROW" in codes:
+        return True
+    return exc.status == 403 and "ConcurrentPerOrg" in message
+
+
+def ambiguous(exc: BaseException) -> bool:
+    """Failures after which a write may or may not have happened."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return True
-    if isinstance(exc, SalesforceError) and not isinstance(exc, SalesforceExpiredSession):
-        if exc.status in {502, 503, 504}:
-            return True
-        content = exc.content if isinstance(exc.content, list) else []
-        codes = {item.get("errorCode") for item in content if isinstance(item, dict)}
-        if codes & RETRYABLE_CODES:
-            return True
-        message = " ".join(str(item.get("message", "")) for item in content
-                           if isinstance(item, dict))
-        return "ConcurrentPerOrgLongTxn" in message
-    return False
+    return isinstance(exc, SalesforceError) and exc.status in {500, 502, 504}
+
+
+def retryable(idempotent: bool) -> Callable[[BaseException], bool]:
+    """Which failures to retry: an idempotent call also retries the ambiguous ones."""
+    def check(exc: BaseException) -> bool:
+        return refused_unprocessed(exc) or (idempotent and ambiguous(exc))
+
+    return check
 
 
 class SalesforceClient:
     """A logged-in connection to one org with call accounting and bounded retries."""
 
-    def __init__(self, config: dict[str, Any], *, max_tries: int = 5, max_wait: float = 30.0,
-                 retry_max_seconds: float = 120.0) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
+        self.max_tries = int(config.get("max_tries") or 6)
+        self.max_wait = float(config.get("max_retry_wait_seconds") or 30.0)
+        self.retry_max_seconds = float(config.get("max_retry_seconds") or 300.0)
+        self.max_api_share = config.get("max_api_share")
         self.api_version = str(config.get("api_version") or "59.0")
         self.flow = infer_auth_flow(config)
         self.usage = ApiUsage()
-        self.max_tries = max_tries
-        self.max_wait = max_wait
-        self.retry_max_seconds = retry_max_seconds
         self.http = requests.Session()
         if config.get("ca_file"):
             self.http.verify = config["ca_file"]
@@ -255,11 +295,17 @@ class SalesforceClient:
         return session_id, f"https://{instance}"
 
     # ------------------------------------------------------------------ calls
-    def call(self, kind: str, function: Callable[[], Any]) -> Any:
-        """Run one API call: counted, retried when transient, re-authenticated once on 401."""
+    def call(self, kind: str, function: Callable[[], Any], *, idempotent: bool = True) -> Any:
+        """Run one API call: counted, retried when transient, re-authenticated once on 401.
+
+        A non-idempotent call (a create) is retried only when the service refused it before
+        doing anything; after a 500, a timeout or a reset it raises AmbiguousWrite so the
+        caller matches again instead of risking a duplicate. The daily limit and the run's
+        API budget stop the run (StopRun).
+        """
 
         @retry(
-            retry=retry_if_exception(_is_retryable),
+            retry=retry_if_exception(retryable(idempotent)),
             stop=stop_after_attempt(self.max_tries) | stop_after_delay(self.retry_max_seconds),
             wait=wait_random_exponential(multiplier=0.5, max=self.max_wait),
             reraise=True,
@@ -269,18 +315,45 @@ class SalesforceClient:
             ),
         )
         def attempt() -> Any:
+            self._check_budget()
             self.usage.add(kind)
             try:
                 return function()
             except SalesforceExpiredSession:
                 LOGGER.info("Session expired; logging in again")
                 self._relogin()
+                self._check_budget()
                 self.usage.add(kind)
                 return function()
             finally:
                 self._read_usage()
 
-        return attempt()
+        try:
+            return attempt()
+        except SalesforceError as exc:
+            if is_daily_limit(exc):
+                raise DailyLimitReached(
+                    "Salesforce refused the call: the org's daily API request limit is reached "
+                    f"({self.usage.org_used}/{self.usage.org_limit}); stopping cleanly, run again "
+                    "when the allocation recovers") from None
+            if not idempotent and ambiguous(exc):
+                raise AmbiguousWrite(f"{kind} failed with HTTP {exc.status}") from exc
+            raise
+        except requests.exceptions.RequestException as exc:
+            if not idempotent and ambiguous(exc):
+                raise AmbiguousWrite(f"{kind} failed: {type(exc).__name__}") from exc
+            raise
+
+    def _check_budget(self) -> None:
+        """Stop before the run uses more than ``max_api_share`` of the daily allocation."""
+        if self.max_api_share is None or self.usage.org_limit is None:
+            return
+        budget = int(float(self.max_api_share) * self.usage.org_limit)
+        if self.usage.calls + 1 > budget:
+            raise ApiBudgetExhausted(
+                f"max_api_share {float(self.max_api_share):.0%} of the daily allocation "
+                f"({budget} of {self.usage.org_limit} calls) is used by this run; stopping "
+                "cleanly, the next run goes on from the last saved state")
 
     def _relogin(self) -> None:
         if self.flow == "session":
@@ -321,14 +394,16 @@ class SalesforceClient:
 
     def create(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Collections create (≤200 records with ``attributes.type``), allOrNone false."""
-        return self._collection("composite/sobjects", "POST", records, "create")
+        return self._collection("composite/sobjects", "POST", records, "create",
+                                idempotent=False)
 
     def update(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Collections update (records carry ``id``), allOrNone false."""
         return self._collection("composite/sobjects", "PATCH", records, "update")
 
     def _collection(
-        self, path: str, method: str, records: list[dict[str, Any]], kind: str
+        self, path: str, method: str, records: list[dict[str, Any]], kind: str,
+        *, idempotent: bool = True,
     ) -> list[dict[str, Any]]:
         if not records:
             return []
@@ -336,7 +411,8 @@ class SalesforceClient:
             raise ValueError(f"at most {COLLECTION_SIZE} records per collection call")
         sf = self._sf()
         body = {"allOrNone": False, "records": records}
-        return self.call(kind, lambda: sf.restful(path, method=method, json=body))
+        return self.call(kind, lambda: sf.restful(path, method=method, json=body),
+                         idempotent=idempotent)
 
     def record_url(self, sobject: str, record_id: str) -> str:
         """The Lightning URL of a record on this org."""

@@ -74,6 +74,16 @@ RUN_SETTINGS = th.PropertiesList(
                              "target exits non-zero after writing everything it could.")),
     th.Property("progress_interval_seconds", th.NumberType, default=30,
                 description="How often long runs log progress."),
+    th.Property("state_flush_minutes", th.NumberType, default=1.0,
+                description=("Drain all batches and emit state at least this often, so a "
+                             "stopped or killed run resumes close to where it was.")),
+    th.Property("max_api_share", th.NumberType,
+                description=("Largest share (0-1) of the org's daily API allocation one run may "
+                             "use; the run stops cleanly before crossing it.")),
+    th.Property("max_tries", th.IntegerType, default=6,
+                description="Tries per Salesforce call on transient failures (503, row locks)."),
+    th.Property("max_retry_seconds", th.NumberType, default=300,
+                description="Longest total time spent retrying one call."),
 )
 
 
@@ -95,6 +105,8 @@ class TargetSalesforceAimdoc(Target):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_parallelism = 1  # objects are written in order; the org's API is the limit
+        # Drain everything and emit state (with links) at least this often on long runs.
+        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("state_flush_minutes") or 1.0)
 
     @cached_property
     def links(self) -> LinkStore:

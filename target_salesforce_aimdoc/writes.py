@@ -1,12 +1,16 @@
 """Apply a batch's steps: sObject Collections of up to 200, allOrNone false, results per step.
 
 A collection refused as a whole (HTTP 400 for the call) is split in halves and retried, so one
-bad record never fails its neighbours; the record left alone carries the error.
+bad record never fails its neighbours; the record left alone carries the error. Records that
+fail with a transient per-record error (a row lock) are sent again, those records only, with
+exponential backoff and jitter, a bounded number of times.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from simple_salesforce.exceptions import SalesforceMalformedRequest
@@ -19,16 +23,31 @@ if TYPE_CHECKING:
     from target_salesforce_aimdoc.salesforce import SalesforceClient
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc.writes")
+RETRYABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
+RECORD_RETRIES = 4
 
 
 def apply_steps(client: SalesforceClient, steps: list[Step]) -> None:
     """Create then update the steps' records; fill in ids, or errors and ``fail``."""
-    creates = [step for step in steps if step.action == "create"]
-    updates = [step for step in steps if step.action == "update"]
-    for start in range(0, len(creates), COLLECTION_SIZE):
-        _send(client, "create", creates[start:start + COLLECTION_SIZE])
-    for start in range(0, len(updates), COLLECTION_SIZE):
-        _send(client, "update", updates[start:start + COLLECTION_SIZE])
+    for operation in ("create", "update"):
+        pending = [step for step in steps if step.action == operation]
+        for attempt in range(RECORD_RETRIES + 1):
+            for start in range(0, len(pending), COLLECTION_SIZE):
+                _send(client, operation, pending[start:start + COLLECTION_SIZE])
+            pending = [step for step in pending if _retryable(step)]
+            if not pending or attempt == RECORD_RETRIES:
+                break
+            delay = min(8.0, 0.25 * 2 ** attempt) * random.uniform(0.5, 1.0)
+            LOGGER.warning("%d records hit a transient error (%s); retrying them in %.1f s",
+                           len(pending), pending[0].errors[0]["statusCode"], delay)
+            time.sleep(delay)
+            for step in pending:
+                step.action, step.errors = operation, []
+
+
+def _retryable(step: Step) -> bool:
+    return step.action == "fail" and bool(step.errors) and all(
+        error["statusCode"] in RETRYABLE_RECORD_CODES for error in step.errors)
 
 
 def _body(step: Step, operation: str) -> dict[str, Any]:
