@@ -208,6 +208,23 @@ class SyncRun:
             self.dead_letters.add(outcome, sources.get(outcome.key),
                                   {name: value for name, (value, _) in fields.items()})
 
+    def reject(self, stream_name: str, record: dict[str, Any], code: str, message: str,
+               field: str | None) -> None:
+        """A record refused before mapping (e.g. it violates its schema): report, dead letter."""
+        stream = self.settings.stream(stream_name)
+        key = str(record.get("id", "?"))
+        if stream is not None:
+            with contextlib.suppress(ExpressionError):
+                key = str(stream.key.evaluate(record))
+        where = f" field {field}" if field else ""
+        error = {"statusCode": code, "fields": [field] if field else [],
+                 "message": f"stream {stream_name} record {key}{where}: {message}"}
+        outcome = Outcome(stream_name, key, None, "failed", errors=[error])
+        self.report.records_seen[stream_name] += 1
+        self.report.add(outcome)
+        self.dead_letters.add(outcome, record)
+        LOGGER.warning("%s", error["message"])
+
     def retry_dead_letters(self) -> int:
         """Run the dead-letter file's records again (at the start of a run); return how many."""
         pending = self.dead_letters.pending()

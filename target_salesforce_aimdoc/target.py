@@ -9,6 +9,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
+from target_salesforce_aimdoc.messages import LineNumberedReader
 from target_salesforce_aimdoc.pipeline import SyncRun
 from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
 from target_salesforce_aimdoc.sinks import SalesforceSink
@@ -101,6 +102,7 @@ class TargetSalesforceAimdoc(Target):
     package_name = "aimdoc-salesforce-sync"
     config_jsonschema = _config_schema()
     default_sink_class = SalesforceSink
+    message_reader_class = LineNumberedReader
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -162,20 +162,29 @@ class SalesforceApp:
             raise _Drop
         if injected:
             return error_response(self.faults.error_for(injected))
-        try:
-            body = json.loads(request.get_data() or b"null")
-        except ValueError as exc:
-            return error_response(json_parser_error(f"Unexpected character: {exc}"))
+        raw_body = request.get_data()
+        if handler == "bulk_upload" or (request.mimetype or "").lower() == "text/csv":
+            body = None  # a CSV upload: handlers read raw_body
+        else:
+            try:
+                body = json.loads(raw_body or b"null")
+            except ValueError as exc:
+                return error_response(json_parser_error(f"Unexpected character: {exc}"))
         self.limits.count_kind(f"{handler}")
         api_request = ApiRequest(request.method, version, args,
-                                 dict(request.args), body, dict(request.headers))
+                                 dict(request.args), body, dict(request.headers), raw_body)
         if handler == "composite":
             try:
-                payload = run_composite(api_request, self.backend, self._subrequest)
+                response = ApiResponse(200, run_composite(api_request, self.backend,
+                                                          self._subrequest))
             except ApiError as error:
-                return error_response(error)
-            return ApiResponse(200, payload)
-        return self.responses.handle(handler, api_request)
+                response = error_response(error)
+        else:
+            response = self.responses.handle(handler, api_request)
+        after = self.faults.for_call(kind, request.get_data(as_text=True), phase="after")
+        if after == "DROP_CONNECTION":
+            raise _Drop
+        return error_response(self.faults.error_for(after)) if after else response
 
     def _subrequest(
         self, method: str, url: str, body: Any, headers: dict[str, str]

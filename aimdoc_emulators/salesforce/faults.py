@@ -4,7 +4,9 @@ A rule: ``{"error": "UNABLE_TO_LOCK_ROW", "probability": 0.05}`` or a script
 ``{"error": "INVALID_SESSION_ID", "times": 1, "after": 3}``; ``match`` limits it to a kind of
 call (``any``, ``read``, ``write``, ``query``, ``insert``, ``update``, ``upsert``, ``delete``,
 ``composite``), ``scope: "record"`` applies it to single records inside collections, and
-``body_contains`` to calls (or records) whose JSON contains a marker string. Besides the named
+``body_contains`` to calls (or records) whose JSON contains a marker string; ``phase: "after"``
+answers with the error (or drops the connection) after the call has done its work, as a
+timeout or a 500 after the commit does. Besides the named
 faults, any error code with ``status`` answers ``[{"errorCode", "message"}]`` (e.g. a
 ``JSON_PARSER_ERROR`` refusing a whole collection).
 """
@@ -63,6 +65,7 @@ class FaultRule:
     match: str = "any"
     scope: str = "call"
     body_contains: str | None = None
+    phase: str = "before"
     status: int | None = None
     message: str | None = None
     seen: int = 0
@@ -143,9 +146,9 @@ class FaultInjector:
                 return 0.0
             return (self.latency_ms + self.random.uniform(0, self.jitter_ms)) / 1000.0
 
-    def for_call(self, kind: str, body: str = "") -> str | None:
-        """The fault to answer this call with, if one fires."""
-        return self._pick(kind, "call", body)
+    def for_call(self, kind: str, body: str = "", phase: str = "before") -> str | None:
+        """The fault to answer this call with, if one fires (before or after its work)."""
+        return self._pick(kind, "call", body, phase)
 
     def for_record(self, kind: str, record: Any = None) -> dict[str, Any] | None:
         """A per-record error inside a collection response, if one fires."""
@@ -156,10 +159,10 @@ class FaultInjector:
         error = self.error_for(name).errors[0]
         return record_error(error["errorCode"], error["message"], [])
 
-    def _pick(self, kind: str, scope: str, body: str = "") -> str | None:
+    def _pick(self, kind: str, scope: str, body: str = "", phase: str = "before") -> str | None:
         with self.lock:
             for rule in self.rules:
-                if rule.scope != scope or not rule.applies_to(kind, body):
+                if rule.scope != scope or rule.phase != phase or not rule.applies_to(kind, body):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after:

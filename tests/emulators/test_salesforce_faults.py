@@ -195,3 +195,16 @@ def test_marker_faults_for_a_call_and_a_record(sf, salesforce_emulator):
             "allOrNone": False, "records": [{"attributes": {"type": "Account"},
                                              "Name": "BAD-CALL"}]})
     assert caught.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_fault_after_the_work_is_done(sf, salesforce_emulator):
+    salesforce_emulator.add_fault({"error": "UNKNOWN_EXCEPTION", "phase": "after", "times": 1,
+                                   "match": "insert"})
+    with pytest.raises(SalesforceGeneralError) as caught:
+        sf.Account.create({"Name": "Committed"})
+    assert caught.value.status == 500
+    assert salesforce_emulator.backend.count("Account") == 1  # written, though the call failed
+    salesforce_emulator.add_fault({"error": "DROP_CONNECTION", "phase": "after", "times": 1})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sf.Account.create({"Name": "Also committed"})
+    assert salesforce_emulator.backend.count("Account") == 2

@@ -59,7 +59,7 @@ def contact(key: str, email: str | None, **fields: Any) -> dict[str, Any]:
 def messages(records: list[dict[str, Any]], stream: str = "contacts",
              schema: dict[str, Any] | None = None, key: str = "id",
              state: dict[str, Any] | None = None,
-             initial_state: dict[str, Any] | None = None) -> str:
+             initial_state: dict[str, Any] | None = None, state_every: int = 0) -> str:
     """SCHEMA, RECORDs and a STATE as Singer JSON lines (``initial_state`` goes first, as a
     tap that passes the previous run's state through sends it)."""
     lines: list[dict[str, Any]] = []
@@ -67,7 +67,10 @@ def messages(records: list[dict[str, Any]], stream: str = "contacts",
         lines.append({"type": "STATE", "value": initial_state})
     lines += [{"type": "SCHEMA", "stream": stream, "key_properties": [key],
                "schema": schema or CONTACT_SCHEMA}]
-    lines += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
+    for number, record in enumerate(records, start=1):
+        lines.append({"type": "RECORD", "stream": stream, "record": record})
+        if state_every and number % state_every == 0:  # a tap's periodic bookmark
+            lines.append({"type": "STATE", "value": {"bookmarks": {stream: {"position": number}}}})
     lines.append({"type": "STATE", "value": state or {"bookmarks": {stream: {}}}})
     return "\n".join(json.dumps(line) for line in lines) + "\n"
 
