@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from target_salesforce_aimdoc.salesforce import (
-    ApiBudgetExhausted,
-    DailyLimitReached,
     SalesforceAuthError,
     SalesforceClient,
 )
