@@ -40,10 +40,13 @@ class Link:
     ids: dict[str, str] = field(default_factory=dict)
     updated_at: dt.datetime | None = None
     synced_at: dt.datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. a note's digest and records
 
     def to_json(self) -> dict[str, Any]:
         """Compact JSON for the state."""
         data: dict[str, Any] = dict(self.ids)
+        if self.meta:
+            data["meta"] = self.meta
         if self.updated_at:
             data["updated_at"] = _iso(self.updated_at)
         if self.synced_at:
@@ -54,7 +57,8 @@ class Link:
     def from_json(cls, data: dict[str, Any]) -> Link:
         """Read a state entry (unknown keys are ignored)."""
         ids = {name: str(data[name] or "") for name in OBJECTS if name in data}
-        return cls(ids, _parse(data.get("updated_at")), _parse(data.get("synced_at")))
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        return cls(ids, _parse(data.get("updated_at")), _parse(data.get("synced_at")), meta)
 
 
 class LinkStore:
@@ -114,11 +118,12 @@ class LinkStore:
         return link
 
     def record(self, stream: str, source_key: str, sobject: str, record_id: str,
-               updated_at: dt.datetime | None) -> None:
+               updated_at: dt.datetime | None, **meta: Any) -> None:
         """Remember that a source record is synced to a Salesforce record."""
         name = self.key(stream, source_key)
         link = self.links.pop(name, None) or Link()
         link.ids[sobject] = record_id
+        link.meta.update(meta)
         if updated_at and (link.updated_at is None or updated_at > link.updated_at):
             link.updated_at = updated_at
         link.synced_at = dt.datetime.now(dt.UTC)

@@ -29,7 +29,7 @@ LOGGER = logging.getLogger("target_salesforce_aimdoc.matching")
 SYSTEM_FIELDS = ("Id", "CreatedDate", "LastModifiedDate")
 EXTRA_FIELDS = {
     "Lead": ("Email", "IsConverted", "ConvertedContactId", "ConvertedAccountId"),
-    "Contact": ("Email", "AccountId"),
+    "Contact": ("Email", "AccountId", "CreatedById"),
     "Account": (),
 }
 

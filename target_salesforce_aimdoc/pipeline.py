@@ -21,6 +21,7 @@ from target_salesforce_aimdoc.filters import skip_reason
 from target_salesforce_aimdoc.links import LinkStore
 from target_salesforce_aimdoc.mapping import map_record
 from target_salesforce_aimdoc.matching import Matcher, Matches
+from target_salesforce_aimdoc.notes import NoteJob, NoteSettings, NoteWriter, compact_qualification
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient
@@ -60,6 +61,8 @@ class SyncRun:
         self.links.instance_url = self.client.instance_url
         self.dead_letters = DeadLetters(
             config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl")
+        self.notes = NoteSettings.from_config(config)
+        self.pending_notes: list[dict[str, Any]] = []
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
         self._fake_ids = itertools.count(1)
         self._warned_streams: set[str] = set()
@@ -75,6 +78,9 @@ class SyncRun:
     # ---------------------------------------------------------------- batches
     def run_batch(self, stream_name: str, records: list[dict[str, Any]]) -> list[Step]:
         """Sync one batch of a stream's records; returns the steps (for tests and reports)."""
+        if self.notes is not None and stream_name == self.notes.stream:
+            self.run_notes(records)
+            return []
         stream = self.settings.stream(stream_name)
         if stream is None:
             self._warn_unconfigured(stream_name, len(records))
@@ -91,7 +97,7 @@ class SyncRun:
                 if attempt == AMBIGUOUS_TRIES:
                     raise
                 LOGGER.warning("%s; matching the batch again so nothing is created twice", exc)
-        self._remember(steps, batch)
+        self._remember(steps, batch, records)
         for step in steps:
             self.report.add_step(step)
         self._dead_letters(stream, records, batch, first_outcome)
@@ -102,7 +108,7 @@ class SyncRun:
                           objects: set[str]) -> list[Step]:
         """Match, then plan and write Accounts, Contacts and Leads in that order."""
         matches = self._overlay(self.matcher.find(batch, objects))
-        planner = Planner(stream, self.settings, self.describes, self.links)
+        planner = Planner(stream, self.settings, self.describes, self.links, self.client.user_id)
         accounts = self._write(planner.accounts(batch, matches))
         account_ids = self._account_ids(accounts, matches)
         contacts = self._write(planner.contacts(batch, matches, account_ids))
@@ -181,16 +187,56 @@ class SyncRun:
         ids.update({step.match_key: step.record_id for step in steps if step.record_id})
         return ids
 
-    def _remember(self, steps: list[Step], batch: list[MappedRecord]) -> None:
-        """Keep link records for every source record now tied to a Salesforce record."""
+    def _remember(self, steps: list[Step], batch: list[MappedRecord],
+                  records: list[dict[str, Any]]) -> None:
+        """Keep link records for every source record now tied to a Salesforce record.
+
+        A contact's link also keeps its qualification answers, which its notes show.
+        """
         times = {(m.stream, m.key): m.updated_at for m in batch}
+        answers = {str(r.get("id")): compact_qualification(r.get("qualification"))
+                   for r in records if r.get("qualification")}
         for step in steps:
             if step.action == "fail" or (step.record_id is None and step.action != "skip"):
                 continue
             # A deliberate skip (e.g. a Lead for a known Contact) is remembered with no id.
             for stream, key in step.sources:
+                meta = {"q": answers[key]} if key in answers else {}
                 self.links.record(stream, key, step.sobject, step.record_id or "",
-                                  times.get((stream, key)))
+                                  times.get((stream, key)), **meta)
+
+    def run_notes(self, transcripts: list[dict[str, Any]]) -> None:
+        """Keep one note per conversation current; park transcripts whose contact is unsynced."""
+        assert self.notes is not None
+        stream = self.notes.stream
+        writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
+        jobs, pending = writer.jobs(transcripts)
+        self.pending_notes.extend(pending)
+        by_key = {str(t.get("conversation_id") or t.get("id")): t for t in transcripts}
+        for job in writer.write(jobs):
+            outcome = _note_outcome(stream, job)
+            self.report.records_seen[stream] += 1
+            self.report.add(outcome)
+            if outcome.outcome == "failed":
+                self.dead_letters.add(outcome, by_key.get(job.key))
+            else:
+                self.links.record(stream, job.key, "Note", outcome.record_id or "",
+                                  None, notes=job.note_ids, digest=job.note.digest)
+        self._progress()
+
+    def _settle_pending_notes(self) -> None:
+        """At the end of a run (every contact drained): notes whose contact synced meanwhile."""
+        if self.notes is None or not self.pending_notes:
+            return
+        waiting, self.pending_notes = self.pending_notes, []
+        self.run_notes(waiting)
+        for transcript in self.pending_notes:
+            key = str(transcript.get("conversation_id") or transcript.get("id"))
+            outcome = Outcome(self.notes.stream, key, "Note", "skipped",
+                              reason="contact_not_synced")
+            self.report.records_seen[self.notes.stream] += 1
+            self.report.add(outcome)
+            self.dead_letters.add(outcome, transcript)
 
     def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
                       batch: list[MappedRecord], first_outcome: int) -> None:
@@ -262,6 +308,8 @@ class SyncRun:
 
     def finish(self, stopped: str | None = None) -> dict[str, Any]:
         """Write dead letters and the report, log the summary; raise past max_error_rate."""
+        if stopped is None:
+            self._settle_pending_notes()
         if not self.dry_run:
             self.dead_letters.write()
         data = report_files.build(
@@ -290,3 +338,18 @@ class SyncRun:
                     usage.calls, dict(sorted(usage.by_kind.items())), usage.remaining,
                     data["duration_seconds"])
         LOGGER.info("  Report: %s", html_path)
+
+
+def _note_outcome(stream: str, job: NoteJob) -> Outcome:
+    """One outcome per conversation from its note steps (the note, its links)."""
+    note_steps = [step for step in job.steps if step.sobject != "ContentDocumentLink"]
+    failed = [step for step in job.steps if step.action == "fail"]
+    actions = {step.action for step in note_steps}
+    if failed:
+        outcome, errors = "failed", [e for step in failed for e in step.errors]
+    else:
+        errors = []
+        outcome = ("created" if "create" in actions else "updated"
+                   if "update" in actions or len(job.steps) > len(note_steps) else "unchanged")
+    record_id = next((step.record_id for step in note_steps if step.record_id), None)
+    return Outcome(stream, job.key, "Note", outcome, record_id, None, errors)

@@ -76,8 +76,10 @@ class Planner:
     """Builds a batch's steps object by object; the caller writes each object in between."""
 
     def __init__(self, stream: StreamConfig, settings: SyncSettings,
-                 describes: dict[str, dict[str, Any]], links: LinkStore) -> None:
+                 describes: dict[str, dict[str, Any]], links: LinkStore,
+                 user_id: str | None = None) -> None:
         self.stream = stream
+        self.user_id = user_id
         self.settings = settings
         self.links = links
         self.fields = {name: field_index(describe) for name, describe in describes.items()}
@@ -130,7 +132,7 @@ class Planner:
                 steps.append(self._update("Lead", records, email, payload, current))
             elif rows:
                 steps.append(self._converted(records, email, payload, rows, matches))
-            elif matches.contacts.get(email) and not self.settings.lead_when_contact_exists:
+            elif self._known_contact(matches, email) and not self.settings.lead_when_contact_exists:
                 steps.append(self._step("Lead", "skip", records, email, reason="contact_exists"))
             else:
                 steps.append(self._create("Lead", records, email, payload))
@@ -157,6 +159,15 @@ class Planner:
         step = self._update("Contact", records, email, moved, contact)
         step.via = "converted_lead"
         return step
+
+    def _known_contact(self, matches: Matches, email: str) -> bool:
+        """A Contact with the email that people made (not this integration): no new Lead.
+
+        Contacts this integration created don't count, so a run that stopped between writing
+        a person's Contact and Lead creates the Lead when it runs again.
+        """
+        return any(row.get("CreatedById") is None or row["CreatedById"][:15] != (
+            self.user_id or "")[:15] for row in matches.contacts.get(email, []))
 
     def _link_account(self, current: str | None, account_id: str) -> bool:
         policy = self.settings.contact_account_policy

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import requests
-from simple_salesforce import Salesforce, SalesforceLogin
+from simple_salesforce import Salesforce, SalesforceLogin, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -164,6 +164,7 @@ class SalesforceClient:
             self.http.verify = config["ca_file"]
             self.http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         self.sf: Salesforce | None = None
+        self.user_id: str | None = None  # the integration user this run writes as
         self._describes: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ auth
@@ -196,6 +197,10 @@ class SalesforceClient:
             version=self.api_version,
         )
         LOGGER.info("Logged in to %s with the %s flow", instance_url, self.flow)
+        if self.user_id is None and self.config.get("username"):
+            rows = self.query(format_soql("SELECT Id FROM User WHERE Username = {}",
+                                          self.config["username"]))
+            self.user_id = rows[0]["Id"] if rows else None
         return self
 
     def _authenticate(self) -> tuple[str, str]:
@@ -226,6 +231,8 @@ class SalesforceClient:
                 f"{self.flow} login to {self.login_url} refused (HTTP {response.status_code}): "
                 f"{body.get('error', '?')}: {body.get('error_description', response.text[:200])}"
             )
+        identity = str(body.get("id") or "")
+        self.user_id = identity.rstrip("/").rsplit("/", 1)[-1] or None if identity else None
         instance = str(config.get("instance_url") or body.get("instance_url"))
         return str(body["access_token"]), instance
 

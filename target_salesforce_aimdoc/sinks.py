@@ -46,6 +46,9 @@ class SalesforceSink(BatchSink):
         if not records:
             return
         run = self.sync_target.sync_run
+        if run.notes is not None and self.stream_name == run.notes.stream:
+            # A transcript is written after its contact's records exist: drain contacts first.
+            self.sync_target.drain_stream(run.notes.contact_stream)
         try:
             run.run_batch(self.stream_name, records)
         except StopRun as stop:

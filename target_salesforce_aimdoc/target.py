@@ -81,6 +81,25 @@ RUN_SETTINGS = th.PropertiesList(
     th.Property("max_api_share", th.NumberType,
                 description=("Largest share (0-1) of the org's daily API allocation one run may "
                              "use; the run stops cleanly before crossing it.")),
+    th.Property("notes", th.ObjectType(
+        th.Property("enabled", th.BooleanType,
+                    description="Write transcript notes (default true)."),
+        th.Property("stream", th.StringType,
+                    description="The stream carrying transcripts (default `transcripts`)."),
+        th.Property("contact_stream", th.StringType,
+                    description="The stream of the people notes attach to (default `contacts`)."),
+        th.Property("contact_key", th.StringType,
+                    description="The transcript field naming its contact (default `contact_id`)."),
+        th.Property("attach_to", th.ArrayType(th.StringType(
+            allowed_values=["Lead", "Contact", "Account"])),
+            description="The synced records a note is attached to (default Lead and Contact)."),
+        th.Property("kind", th.StringType(allowed_values=["content_note", "note"]),
+                    description="Enhanced Note (ContentNote, default) or classic Note."),
+        th.Property("budget", th.IntegerType,
+                    description="Largest ContentNote size in bytes (default 100,000)."),
+        th.Property("aimdoc_app_url", th.StringType,
+                    description="Base URL of the Aimdoc app, for conversation links."),
+    ), description="One transcript note per conversation, kept current in place."),
     th.Property("max_tries", th.IntegerType, default=6,
                 description="Tries per Salesforce call on transient failures (503, row locks)."),
     th.Property("max_retry_seconds", th.NumberType, default=300,
@@ -138,6 +157,11 @@ class TargetSalesforceAimdoc(Target):
         """Start the run (login, describe, checks) with the first stream, before any record."""
         _ = self.sync_run
         return super().add_sink(stream_name, schema, key_properties)
+
+    def drain_stream(self, stream_name: str) -> None:
+        """Write a stream's pending batch now (used to write contacts before their notes)."""
+        if self.sink_exists(stream_name):
+            self.drain_one(self.get_sink(stream_name))
 
     def process_endofpipe(self) -> None:
         """Drain everything (emitting state with the links), then log the run's summary."""

@@ -9,7 +9,8 @@ _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 ORG_ID = "00D5e000000EMUL"
-USER_ID = "0055e000000EMUL"
+USER_ID = "0055e000000EMUL"  # the API (integration) user every login runs as
+ADMIN_ID = "0055e000000ADMN"  # the org's admin: seeded records were made by people
 
 
 def to18(id15: str) -> str:
@@ -50,3 +51,4 @@ def make_id(key_prefix: str, sequence: int) -> str:
 
 ORG_ID_18 = to18(ORG_ID)
 USER_ID_18 = to18(USER_ID)
+ADMIN_ID_18 = to18(ADMIN_ID)

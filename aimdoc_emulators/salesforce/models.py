@@ -18,7 +18,7 @@ from typing import Any
 
 from aimdoc_emulators.salesforce import soql, store
 from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure, not_found, record_error
-from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
+from aimdoc_emulators.salesforce.ids import ADMIN_ID_18, USER_ID_18, make_id, normalize_id
 from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
 from aimdoc_emulators.salesforce.validation import (
     RecordValidator,
@@ -112,6 +112,12 @@ class SalesforceBackend:
                  "FirstName": "Demo", "Name": "Demo Emulator", "Email": "demo@example.com",
                  "IsActive": 1},
             )
+            self._insert_row(
+                self.catalog.sobject("User"),
+                {"Id": ADMIN_ID_18, "Username": "admin@example.com", "LastName": "Admin",
+                 "FirstName": "Org", "Name": "Org Admin", "Email": "admin@example.com",
+                 "IsActive": 1},
+            )
             if self.seed_file:
                 self.seed(json.loads(self.seed_file.read_text(encoding="utf-8")))
 
@@ -119,7 +125,9 @@ class SalesforceBackend:
         """Apply ``{"metadata": {...}, "duplicate_rules": {...}, "records": {Type: [..]}}``.
 
         Seed records bypass createable checks (so IsConverted, ConvertedContactId or Id can be
-        set) but not types; a record may carry ``"Id"``. Returns the ids created per object.
+        set) but not types; a record may carry ``"Id"``. Seeded records are created and owned
+        by the org's admin user, not the API user logins run as (as pre-existing data is).
+        Returns the ids created per object.
         """
         with self.lock:
             if data.get("metadata"):
@@ -624,8 +632,10 @@ class SalesforceBackend:
         else:
             record_id = make_id(obj.key_prefix, self._next_sequence(obj.key_prefix))
         audit = self._audit(created=True)
+        audit |= {"CreatedById": ADMIN_ID_18, "LastModifiedById": ADMIN_ID_18}
         audit.update({k: v for k, v in values.items() if k in audit})
-        row = self._defaults(obj) | values | audit | {"Id": record_id}
+        owner = {"OwnerId": ADMIN_ID_18} if obj.field("OwnerId") else {}
+        row = self._defaults(obj) | owner | values | audit | {"Id": record_id}
         self._derive(obj, row)
         self._insert_row(obj, row)
         self._after_write(obj, row)
