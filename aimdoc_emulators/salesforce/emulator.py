@@ -9,6 +9,7 @@ from typing import Any
 from aimdoc_emulators.salesforce.admin import AdminResource
 from aimdoc_emulators.salesforce.app import SalesforceApp
 from aimdoc_emulators.salesforce.auth import Authenticator, Credentials, make_jwt_keypair
+from aimdoc_emulators.salesforce.bulk import BulkIngest
 from aimdoc_emulators.salesforce.faults import FaultInjector
 from aimdoc_emulators.salesforce.limits import ApiLimits
 from aimdoc_emulators.salesforce.models import SalesforceBackend
@@ -96,20 +97,35 @@ class SalesforceEmulator:
         self.limits.reset()
         self.faults.clear()
         self.app.request_log.clear()
+        self.bulk.reset(settings=True)
+
+    @property
+    def bulk(self) -> BulkIngest:
+        """The Bulk API 2.0 ingest jobs (``bulk.jobs``, ``bulk.stats()``)."""
+        return self.app.responses.bulk
 
     def seed(self, data: dict[str, Any]) -> dict[str, list[str]]:
         """Add metadata, duplicate rules and records (see ``SalesforceBackend.seed``)."""
         return self.backend.seed(data)
 
     def stats(self) -> dict[str, Any]:
-        """API calls counted against the daily limit, by kind, and records written."""
+        """API calls counted against the daily limit, by kind, records written, Bulk jobs.
+
+        ``bulk_jobs`` counts Bulk API 2.0 ingest jobs created, ``bulk_records`` the rows they
+        processed (failed rows included, as ``numberRecordsProcessed``); the records they wrote
+        are in ``records`` too.
+        """
         counters = self.backend.counters
+        bulk = self.bulk.stats()
         return {
             "api_calls": self.limits.used,
             "daily_limit": self.limits.daily_limit,
             "calls_by_kind": dict(self.limits.by_kind),
             "records": {"created": counters.created, "updated": counters.updated,
                         "deleted": counters.deleted, "by_object": counters.by_object},
+            "bulk_jobs": bulk["jobs"],
+            "bulk_records": bulk["records_processed"],
+            "bulk": bulk,
             "logins": self.auth.logins,
             "faults_injected": self.faults.injected,
             "requests_logged": len(self.app.request_log),
@@ -143,7 +159,12 @@ class SalesforceEmulator:
             self.backend.set_duplicate_rule(name, **options)
 
     def configure(self, **options: Any) -> dict[str, Any]:
-        """Change limits, the session TTL or the duplicate-result key spelling."""
+        """Change limits, the session TTL, the duplicate-result key spelling, Bulk settings.
+
+        ``bulk_in_progress_polls``: job reads that still answer ``InProgress`` after processing
+        (default 1); ``bulk_allow_duplicates``: Bulk rows save past Allow duplicate rules, as if
+        ``allowSave=true`` (default false: DUPLICATES_DETECTED, as REST without the header).
+        """
         if "daily_limit" in options:
             self.limits.daily_limit = int(options["daily_limit"])
         if "concurrent_limit" in options:
@@ -154,6 +175,12 @@ class SalesforceEmulator:
             self.auth.session_ttl = float(options["session_ttl"])
         if "duplicate_key" in options:
             self.backend.duplicate_key = str(options["duplicate_key"])
+        if "bulk_in_progress_polls" in options:
+            self.bulk.in_progress_polls = int(options["bulk_in_progress_polls"])
+        if "bulk_allow_duplicates" in options:
+            self.bulk.allow_duplicates = bool(options["bulk_allow_duplicates"])
         return {"daily_limit": self.limits.daily_limit,
                 "concurrent_limit": self.limits.concurrent_limit,
-                "session_ttl": self.auth.session_ttl}
+                "session_ttl": self.auth.session_ttl,
+                "bulk_in_progress_polls": self.bulk.in_progress_polls,
+                "bulk_allow_duplicates": self.bulk.allow_duplicates}

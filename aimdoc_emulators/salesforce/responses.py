@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from aimdoc_emulators.salesforce.bulk import BulkIngest
 from aimdoc_emulators.salesforce.errors import (
     ApiError,
     RecordFailure,
@@ -34,7 +35,7 @@ ROLLED_BACK = record_error(
 
 @dataclass
 class ApiRequest:
-    """One REST call, parsed: path arguments, query parameters, JSON body, headers."""
+    """One REST call, parsed: path arguments, query parameters, JSON body, headers, raw bytes."""
 
     method: str
     version: str
@@ -42,6 +43,7 @@ class ApiRequest:
     params: dict[str, str]
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    raw_body: bytes = b""
 
     def header(self, name: str) -> str | None:
         """A header by case-insensitive name."""
@@ -83,6 +85,7 @@ class SalesforceResponses:
         self.backend = backend
         self.limits = limits
         self.faults = faults
+        self.bulk = BulkIngest(backend, faults)
 
     def handle(self, handler: str, request: ApiRequest) -> ApiResponse:
         """Run a handler, turning ApiError and RecordFailure into error responses."""
@@ -388,6 +391,38 @@ class SalesforceResponses:
             if name.strip().lower() == "batchsize" and value.strip().isdigit():
                 return int(value)
         return PAGE_SIZE
+
+    # ---------------------------------------------------------------- bulk API 2.0 ingest
+    def bulk_create(self, request: ApiRequest) -> ApiResponse:
+        """``POST /jobs/ingest``: 200 + JobInfo (state Open)."""
+        return ApiResponse(200, self.bulk.create(request.body, request.version))
+
+    def bulk_list(self, request: ApiRequest) -> ApiResponse:
+        """``GET /jobs/ingest``: every ingest job."""
+        return ApiResponse(200, self.bulk.listing(request.params, request.version))
+
+    def bulk_job(self, request: ApiRequest) -> ApiResponse:
+        """``GET /jobs/ingest/{id}``: JobInfo with the processing figures."""
+        return ApiResponse(200, self.bulk.info(request.args["job_id"]))
+
+    def bulk_state(self, request: ApiRequest) -> ApiResponse:
+        """``PATCH /jobs/ingest/{id}``: ``UploadComplete`` or ``Aborted``."""
+        return ApiResponse(200, self.bulk.set_state(request.args["job_id"], request.body))
+
+    def bulk_delete(self, request: ApiRequest) -> ApiResponse:
+        """``DELETE /jobs/ingest/{id}`` -> 204."""
+        self.bulk.delete(request.args["job_id"])
+        return ApiResponse(204)
+
+    def bulk_upload(self, request: ApiRequest) -> ApiResponse:
+        """``PUT /jobs/ingest/{id}/batches`` (CSV) -> exactly 201, empty body."""
+        self.bulk.upload(request.args["job_id"], request.raw_body)
+        return ApiResponse(201)
+
+    def bulk_results(self, request: ApiRequest) -> ApiResponse:
+        """``successfulResults`` / ``failedResults`` / ``unprocessedRecords`` (any case): CSV."""
+        data = self.bulk.results(request.args["job_id"], request.args["result_type"])
+        return ApiResponse(200, raw=data, content_type="text/csv")
 
     # ---------------------------------------------------------------- helpers
     @staticmethod

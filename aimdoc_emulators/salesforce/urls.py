@@ -9,6 +9,7 @@ import re
 
 _T = r"(?P<sobject>[A-Za-z][A-Za-z0-9_]*)"
 _ID = r"(?P<record_id>[a-zA-Z0-9]{15}|[a-zA-Z0-9]{18})"
+_JOB = r"(?P<job_id>[a-zA-Z0-9]+)"
 
 ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[str, str]]]] = [
     (r"", {"GET": ("resources", "read")}),
@@ -39,6 +40,15 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[str, str]]]] = [
     (r"/query/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
     (r"/queryall/(?P<locator>01g[A-Za-z0-9]+-\d+)", {"GET": ("query_more", "query")}),
     (r"/limits", {"GET": ("org_limits", "limits")}),
+    # Bulk API 2.0 ingest (bulk.py); kinds "bulk" (changes a job) and "bulk_read"
+    (r"/jobs/ingest", {"GET": ("bulk_list", "bulk_read"), "POST": ("bulk_create", "bulk")}),
+    (rf"/jobs/ingest/{_JOB}", {
+        "GET": ("bulk_job", "bulk_read"), "PATCH": ("bulk_state", "bulk"),
+        "DELETE": ("bulk_delete", "bulk"),
+    }),
+    (rf"/jobs/ingest/{_JOB}/batches", {"PUT": ("bulk_upload", "bulk")}),
+    (rf"/jobs/ingest/{_JOB}/(?P<result_type>successfulResults|failedResults|unprocessedRecords)",
+     {"GET": ("bulk_results", "bulk_read")}),
 ]
 ROUTES = [(re.compile(rf"^{pattern}/?$", re.IGNORECASE), methods) for pattern, methods in ROUTES]
 
