@@ -73,7 +73,12 @@ def pick(rows: list[dict[str, Any]], tie_break: str, what: str) -> dict[str, Any
 
 
 class Matcher:
-    """Runs the batched matching queries for one batch of mapped records."""
+    """Runs the batched matching queries for one batch of mapped records.
+
+    Every query of a batch goes out together in Composite calls (five queries a call, the SOQL
+    in the body, so long ``IN`` lists need no URI-sized chunks): one call for a batch of up
+    to a few thousand records, however many objects are matched.
+    """
 
     def __init__(self, client: SalesforceClient, settings: SyncSettings,
                  describes: dict[str, dict[str, Any]]) -> None:
@@ -83,50 +88,58 @@ class Matcher:
 
     def find(self, batch: list[MappedRecord], objects: set[str]) -> Matches:
         """Existing Leads, Contacts and Accounts for a batch, by email and domain."""
-        matches = Matches()
         emails = sorted({r.email for r in batch if r.email})
+        domains = sorted({r.domain for r in batch if r.domain})
+        queries: list[tuple[str, str]] = []
         if "Lead" in objects and emails:
-            matches.leads = self._by_email("Lead", emails)
+            queries += self._in_queries("Lead", "Email", emails)
         if {"Contact", "Lead"} & objects and emails:
-            matches.contacts = self._by_email("Contact", emails)
-            for rows in matches.contacts.values():
-                matches.contacts_by_id.update({row["Id"]: row for row in rows})
-        converted = {row["ConvertedContactId"] for rows in matches.leads.values() for row in rows
-                     if row.get("IsConverted") and row.get("ConvertedContactId")}
+            queries += self._in_queries("Contact", "Email", emails)
+        if {"Account", "Contact"} & objects and domains and "Account" in self.describes:
+            queries += self._account_queries(domains)
+        rows = self._run(queries)
+        matches = Matches(leads=_by_email(rows["Lead"]), contacts=_by_email(rows["Contact"]))
+        for found in matches.contacts.values():
+            matches.contacts_by_id.update({row["Id"]: row for row in found})
+        matches.accounts = self._accounts(rows["Account"], domains)
+        converted = {row["ConvertedContactId"] for found in matches.leads.values()
+                     for row in found if row.get("IsConverted") and row.get("ConvertedContactId")}
         missing = sorted(converted - set(matches.contacts_by_id))
         if missing:
-            for row in self._query_in("Contact", "Id", missing):
+            for row in self._run(self._in_queries("Contact", "Id", missing))["Contact"]:
                 matches.contacts_by_id[row["Id"]] = row
-        domains = sorted({r.domain for r in batch if r.domain})
-        if {"Account", "Contact"} & objects and domains and "Account" in self.describes:
-            matches.accounts = self._accounts(domains)
         return matches
 
-    def _by_email(self, sobject: str, emails: list[str]) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {}
-        for row in self._query_in(sobject, "Email", emails):
-            if row.get("Email"):
-                found.setdefault(row["Email"].strip().casefold(), []).append(row)
-        return found
-
-    def _query_in(self, sobject: str, field_name: str, values: list[str]) -> list[dict]:
-        if sobject not in self.describes:
-            return []
-        fields = ", ".join(select_fields(sobject, self.settings, self.describes[sobject]))
-        template = f"SELECT {fields} FROM {sobject} WHERE {field_name} IN {{}}"
-        rows: list[dict[str, Any]] = []
-        for chunk in chunk_values(values, lambda part: format_soql(template, part)):
-            rows.extend(self.client.query(format_soql(template, chunk)))
+    def _run(self, queries: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+        rows: dict[str, list[dict[str, Any]]] = {"Lead": [], "Contact": [], "Account": []}
+        if queries:
+            results = self.client.query_many([soql for _, soql in queries])
+            for (sobject, _), found in zip(queries, results, strict=True):
+                rows[sobject].extend(found)
         return rows
 
-    def _accounts(self, domains: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _fields(self, sobject: str) -> str:
+        return ", ".join(select_fields(sobject, self.settings, self.describes[sobject]))
+
+    def _in_queries(self, sobject: str, field_name: str,
+                    values: list[str]) -> list[tuple[str, str]]:
+        if sobject not in self.describes:
+            return []
+        template = f"SELECT {self._fields(sobject)} FROM {sobject} WHERE {field_name} IN {{}}"
+        return [(sobject, format_soql(template, chunk))
+                for chunk in chunk_values(values, lambda part: format_soql(template, part))]
+
+    def _url_match_field(self) -> bool:
         match_field = self.settings.account_match_field
         meta = next((f for f in self.describes["Account"]["fields"] if f["name"] == match_field),
                     {})
-        if meta.get("type") != "url":
-            rows = self._query_in("Account", match_field, domains)
-            return self._group(rows, lambda value: str(value).strip().casefold())
-        fields = ", ".join(select_fields("Account", self.settings, self.describes["Account"]))
+        return meta.get("type") == "url"
+
+    def _account_queries(self, domains: list[str]) -> list[tuple[str, str]]:
+        match_field = self.settings.account_match_field
+        if not self._url_match_field():
+            return self._in_queries("Account", match_field, domains)
+        fields = self._fields("Account")
 
         def render(part: list[str]) -> str:
             likes = " OR ".join(
@@ -134,12 +147,22 @@ class Matcher:
             )
             return f"SELECT {fields} FROM Account WHERE {likes}"
 
-        rows: list[dict[str, Any]] = []
-        for chunk in chunk_values(domains, render):
-            rows.extend(self.client.query(render(chunk)))
-        wanted = set(domains)
-        grouped = self._group(rows, website_domain)
-        return {domain: found for domain, found in grouped.items() if domain in wanted}
+        return [("Account", render(chunk)) for chunk in chunk_values(domains, render)]
+
+    def _accounts(self, rows: list[dict[str, Any]],
+                  domains: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Accounts by the domain they match.
+
+        A URL field compares normalised registrable domains (the LIKE query over-selects:
+        ``acme.com`` also finds ``notacme.com``); any other field compares exactly.
+        """
+        if not rows:
+            return {}
+        if self._url_match_field():
+            wanted = set(domains)
+            grouped = self._group(rows, website_domain)
+            return {domain: found for domain, found in grouped.items() if domain in wanted}
+        return self._group(rows, lambda value: str(value).strip().casefold())
 
     def _group(self, rows: list[dict[str, Any]], key: Any) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -149,3 +172,11 @@ class Matcher:
             if domain:
                 grouped.setdefault(domain, []).append(row)
         return grouped
+
+
+def _by_email(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("Email"):
+            found.setdefault(row["Email"].strip().casefold(), []).append(row)
+    return found

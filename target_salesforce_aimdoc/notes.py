@@ -214,10 +214,10 @@ class NoteWriter:
                             if (target, job.note.title) in found}
 
     def _query_in(self, template: str, values: list[str]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for chunk in chunk_values(values, lambda part: format_soql(template, part)):
-            rows.extend(self.client.query(format_soql(template, chunk)))
-        return rows
+        """One query per chunk of values, all in Composite calls."""
+        chunks = chunk_values(values, lambda part: format_soql(template, part))
+        results = self.client.query_many([format_soql(template, chunk) for chunk in chunks])
+        return [row for rows in results for row in rows]
 
     @staticmethod
     def titles_of(transcripts: list[dict[str, Any]]) -> list[str]:

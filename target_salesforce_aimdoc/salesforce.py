@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import jwt
 import requests
@@ -20,6 +20,7 @@ from simple_salesforce import Salesforce, SalesforceLogin, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
+    SalesforceMalformedRequest,
 )
 from tenacity import (
     retry,
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
 COLLECTION_SIZE = 200
+COMPOSITE_HEAVY = 5  # query or collection subrequests per Composite call
 MAX_QUERY_URI_CHARS = 8000
+MAX_SOQL_CHARS = 90_000  # in a Composite body: under the 100,000-character statement limit
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
 
 
@@ -421,6 +424,75 @@ class SalesforceClient:
         return self.call(kind, lambda: sf.restful(path, method=method, json=body),
                          idempotent=idempotent)
 
+    def query_many(self, soqls: list[str]) -> list[list[dict[str, Any]]]:
+        """Several queries in Composite calls, five a call; each query's rows, in order.
+
+        The SOQL travels in the body, so long ``IN`` lists need no URI-sized chunks;
+        ``nextRecordsUrl`` pages are followed.
+        """
+        results: list[list[dict[str, Any]]] = [[] for _ in soqls]
+        pending = [(index, f"{self._data_path}/query/?q={quote_plus(soql)}")
+                   for index, soql in enumerate(soqls)]
+        while pending:
+            group, pending = pending[:COMPOSITE_HEAVY], pending[COMPOSITE_HEAVY:]
+            answers = self.composite([{"method": "GET", "url": url, "referenceId": f"q{index}"}
+                                      for index, url in group], kind="query")
+            for (index, _), answer in zip(group, answers, strict=True):
+                body = self._subrequest_body(answer, "query")
+                results[index].extend(body.get("records", []))
+                if not body.get("done", True):
+                    pending.append((index, body["nextRecordsUrl"]))
+        return results
+
+    def collections_many(self, method: str, chunks: list[list[dict[str, Any]]]
+                         ) -> list[list[dict[str, Any]] | SalesforceError]:
+        """Collections calls (≤200 records each), five to a Composite call.
+
+        Each chunk gets its per-record results, or the error that refused it as a whole.
+        """
+        kind = "create" if method == "POST" else "update"
+        if len(chunks) == 1:
+            try:
+                return [self._collection("composite/sobjects", method, chunks[0], kind,
+                                         idempotent=method != "POST")]
+            except SalesforceMalformedRequest as refused:
+                return [refused]
+        out: list[list[dict[str, Any]] | SalesforceError] = []
+        for start in range(0, len(chunks), COMPOSITE_HEAVY):
+            group = chunks[start:start + COMPOSITE_HEAVY]
+            answers = self.composite([
+                {"method": method, "url": f"{self._data_path}/composite/sobjects",
+                 "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk}}
+                for number, chunk in enumerate(group)], kind=kind, idempotent=method != "POST")
+            for answer in answers:
+                if answer["httpStatusCode"] == 200:
+                    out.append(answer["body"])
+                else:
+                    out.append(SalesforceMalformedRequest(
+                        "composite/sobjects", answer["httpStatusCode"], "composite",
+                        answer["body"]))
+        return out
+
+    def composite(self, subrequests: list[dict[str, Any]], *, kind: str,
+                  idempotent: bool = True) -> list[dict[str, Any]]:
+        """One ``/composite`` call (≤25 subrequests, allOrNone false); the sub-answers."""
+        sf = self._sf()
+        body = {"allOrNone": False, "compositeRequest": subrequests}
+        answer = self.call(f"composite_{kind}",
+                           lambda: sf.restful("composite", method="POST", json=body),
+                           idempotent=idempotent)
+        return answer["compositeResponse"]
+
+    def _subrequest_body(self, answer: dict[str, Any], kind: str) -> dict[str, Any]:
+        """A subrequest's body, or its error raised as the single call would raise it."""
+        if answer["httpStatusCode"] < 300:
+            return answer["body"]
+        raise SalesforceMalformedRequest(kind, answer["httpStatusCode"], kind, answer["body"])
+
+    @property
+    def _data_path(self) -> str:
+        return f"/services/data/v{self.api_version}"
+
     def record_url(self, sobject: str, record_id: str) -> str:
         """The Lightning URL of a record on this org."""
         return f"{self.instance_url}/lightning/r/{sobject}/{record_id}/view"
@@ -433,16 +505,26 @@ class SalesforceClient:
 
 
 def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
-                 limit: int = MAX_QUERY_URI_CHARS) -> list[list[str]]:
-    """Split values so each rendered query stays under ``limit`` URL-encoded characters."""
+                 limit: int = MAX_SOQL_CHARS, *, encoded: bool = False) -> list[list[str]]:
+    """Split values so each rendered query stays under ``limit`` characters.
+
+    ``encoded`` counts URL-encoded characters (for a query in a URI). Linear: each value's
+    share of the query is measured once.
+    """
+    def size(text: str) -> int:
+        return len(quote_plus(text)) if encoded else len(text)
+
     chunks: list[list[str]] = []
     current: list[str] = []
+    used = 0
     for value in values:
-        trial = [*current, value]
-        if current and len(requests.utils.quote(render(trial), safe="")) > limit:
+        alone = size(render([value]))
+        extra = size(render([value, value])) - alone  # what one more value adds
+        if current and used + extra > limit:
             chunks.append(current)
-            trial = [value]
-        current = trial
+            current, used = [], 0
+        used = used + extra if current else alone
+        current.append(value)
     if current:
         chunks.append(current)
     return chunks

@@ -32,8 +32,7 @@ def apply_steps(client: SalesforceClient, steps: list[Step]) -> None:
     for operation in ("create", "update"):
         pending = [step for step in steps if step.action == operation]
         for attempt in range(RECORD_RETRIES + 1):
-            for start in range(0, len(pending), COLLECTION_SIZE):
-                _send(client, operation, pending[start:start + COLLECTION_SIZE])
+            _send_all(client, operation, pending)
             pending = [step for step in pending if _retryable(step)]
             if not pending or attempt == RECORD_RETRIES:
                 break
@@ -48,6 +47,36 @@ def apply_steps(client: SalesforceClient, steps: list[Step]) -> None:
 def _retryable(step: Step) -> bool:
     return step.action == "fail" and bool(step.errors) and all(
         error["statusCode"] in RETRYABLE_RECORD_CODES for error in step.errors)
+
+
+def _send_all(client: SalesforceClient, operation: str, steps: list[Step]) -> None:
+    """Collections of 200, five to a Composite call; a chunk refused whole is split."""
+    chunks = [steps[start:start + COLLECTION_SIZE]
+              for start in range(0, len(steps), COLLECTION_SIZE)]
+    if not chunks:
+        return
+    method = "POST" if operation == "create" else "PATCH"
+    answers = client.collections_many(method, [[_body(s, operation) for s in chunk]
+                                               for chunk in chunks])
+    for chunk, answer in zip(chunks, answers, strict=True):
+        if isinstance(answer, list):
+            _results(chunk, answer)
+        elif len(chunk) > 1:
+            LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
+                           operation, len(chunk), _codes(answer.content))
+            middle = len(chunk) // 2
+            _send(client, operation, chunk[:middle])
+            _send(client, operation, chunk[middle:])
+        else:
+            _fail(chunk[0], answer.content)
+
+
+def _results(steps: list[Step], results: list[dict[str, Any]]) -> None:
+    for step, result in zip(steps, results, strict=True):
+        if result.get("success"):
+            step.record_id = result.get("id") or step.record_id
+        else:
+            _fail(step, result.get("errors", []))
 
 
 def _body(step: Step, operation: str) -> dict[str, Any]:
@@ -75,11 +104,7 @@ def _send(client: SalesforceClient, operation: str, steps: list[Step]) -> None:
             return
         _fail(steps[0], refused.content)
         return
-    for step, result in zip(steps, results, strict=True):
-        if result.get("success"):
-            step.record_id = result.get("id") or step.record_id
-        else:
-            _fail(step, result.get("errors", []))
+    _results(steps, results)
 
 
 def _fail(step: Step, errors: Any) -> None:

@@ -136,7 +136,7 @@ def test_500_on_a_create_is_not_retried_blindly(salesforce_emulator):
     assert salesforce_emulator.backend.count("Lead") == 5
     kinds = target.sync_run.client.usage.by_kind
     assert kinds["create"] == 1  # matched again (Lead + Contact queries twice), no re-create
-    assert kinds["query"] == 4
+    assert kinds["composite_query"] == 2
 
 
 def test_daily_limit_stops_cleanly_without_state(salesforce_emulator, tmp_path):
