@@ -282,6 +282,15 @@ class SyncRun:
             total += len(records)
         return total
 
+    def uses(self, stream_name: str) -> bool:
+        """Whether a stream feeds Salesforce (a configured stream or the notes stream)."""
+        notes = self.notes.stream if self.notes is not None else None
+        return self.settings.stream(stream_name) is not None or stream_name == notes
+
+    def ignore(self, stream_name: str) -> None:
+        """Count a record of a stream the target does not sync."""
+        self._warn_unconfigured(stream_name, 1)
+
     def _warn_unconfigured(self, stream_name: str, count: int) -> None:
         if stream_name not in self._warned_streams:
             LOGGER.warning("Stream %r is not in the `streams` setting; its records are ignored",

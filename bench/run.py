@@ -1,0 +1,198 @@
+"""End-to-end benchmark: tap-aimdoc | target-salesforce-aimdoc against both emulators.
+
+    .venv/bin/python bench/run.py --contacts 1000 10000 --latency-ms 100 --jitter-ms 20
+
+For each size: a first sync (Account + Contact + Lead + transcript notes), an unchanged replay
+(the same messages sent again, with the first run's state), and an incremental run after the
+Aimdoc emulator's clock advances. It reports Salesforce API calls per 1,000 contacts (from the
+emulator's stats), wall time, contacts per second and the peak RSS of the tap and the target,
+as JSON (bench/results.json) and a markdown table (bench/results.md). Not a test: no asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from aimdoc_emulators.aimdoc.emulator import AimdocEmulator
+from aimdoc_emulators.salesforce.emulator import SalesforceEmulator
+
+BIN = Path(sys.executable).parent
+
+
+def peak_rss_mb(pid: int, peaks: dict[int, int]) -> None:
+    """Poll VmHWM of a process until it exits (kB -> stored in peaks[pid])."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        time.sleep(0.05)
+
+
+def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Path,
+             name: str, replay_input: Path | None = None) -> dict:
+    """Run tap | target (or replay a saved tap output into the target); measure both."""
+    tap_out = work / f"{name}.singer"
+    state_out = work / f"{name}.state.json"
+    peaks: dict[int, int] = {}
+    started = time.monotonic()
+    target_cmd = [str(BIN / "target-salesforce-aimdoc"), "--config", str(target_config)]
+    with state_out.open("w") as out, (work / f"{name}.target.log").open("w") as target_log:
+        if replay_input is None:
+            tap_cmd = [str(BIN / "tap-aimdoc"), "--config", str(tap_config)]
+            if state is not None:
+                tap_cmd += ["--state", str(state)]
+            with (work / f"{name}.tap.log").open("w") as tap_log:
+                tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=tap_log)
+                tee = subprocess.Popen(["tee", str(tap_out)], stdin=tap.stdout,
+                                       stdout=subprocess.PIPE)
+                target = subprocess.Popen(target_cmd, stdin=tee.stdout, stdout=out,
+                                          stderr=target_log)
+                watchers = [threading.Thread(target=peak_rss_mb, args=(p.pid, peaks))
+                            for p in (tap, target)]
+                for watcher in watchers:
+                    watcher.start()
+                tap.wait()
+                tee.wait()
+                target.wait()
+        else:
+            with replay_input.open() as source:
+                target = subprocess.Popen(target_cmd, stdin=source, stdout=out,
+                                          stderr=target_log)
+                watcher = threading.Thread(target=peak_rss_mb, args=(target.pid, peaks))
+                watcher.start()
+                target.wait()
+            tap = None
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("Thread"):
+            thread.join(timeout=1)
+    elapsed = time.monotonic() - started
+    states = [line for line in state_out.read_text().splitlines() if line.strip()]
+    if states:
+        state_out.write_text(states[-1])
+    return {
+        "seconds": round(elapsed, 2),
+        "target_exit": target.returncode,
+        "tap_peak_rss_mb": round(peaks.get(tap.pid, 0) / 1024, 1) if tap else None,
+        "target_peak_rss_mb": round(peaks.get(target.pid, 0) / 1024, 1),
+        "state": state_out if states else None,
+        "tap_output": tap_out if replay_input is None else replay_input,
+    }
+
+
+def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
+    """First sync, unchanged replay, incremental run for one data size."""
+    aimdoc = AimdocEmulator(seed=args.seed, contacts=size).start()
+    salesforce = SalesforceEmulator(work_dir=work / "sf", latency_ms=args.latency_ms,
+                                    jitter_ms=args.jitter_ms).start()
+    try:
+        tap_config = work / "tap.json"
+        tap_config.write_text(json.dumps({"api_key": aimdoc.api_key, "api_url": aimdoc.api_url,
+                                          "start_date": "2020-01-01T00:00:00Z"}))
+        target_config = work / "target.json"
+        target_config.write_text(json.dumps({
+            "login_url": salesforce.url, "client_id": "demo-client-id",
+            "client_secret": "demo-client-secret", "ca_file": str(salesforce.ca_file),
+            "sync_contacts": True, "sync_accounts": True,
+            "batch_size_rows": args.batch_size, "report_dir": str(work / "report"),
+            "dead_letter_path": str(work / "dead_letters.jsonl"),
+            "link_state_max_records": max(50_000, size * 3),
+        }))
+        runs = {}
+        before = salesforce.stats()
+        first = pipeline(tap_config, target_config, None, work, "first")
+        runs["first_sync"] = summarize(first, before, salesforce.stats(), size)
+        before = salesforce.stats()
+        replay = pipeline(tap_config, target_config, None, work, "replay",
+                          replay_input=with_state(first["tap_output"], first["state"], work))
+        runs["unchanged_replay"] = summarize(replay, before, salesforce.stats(), size)
+        changes = aimdoc.backend.advance(days=1, new_contacts=max(1, size // 50),
+                                         enriched_contacts=max(1, size // 50),
+                                         conversations_with_new_messages=max(1, size // 25))
+        before = salesforce.stats()
+        incremental = pipeline(tap_config, target_config, replay["state"] or first["state"],
+                               work, "incremental")
+        runs["incremental"] = summarize(incremental, before, salesforce.stats(), size)
+        runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
+                                                 if isinstance(v, int)}
+        return {"contacts": size, "latency_ms": args.latency_ms, "runs": runs,
+                "org": {k: salesforce.backend.count(k) for k in
+                        ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")}}
+    finally:
+        aimdoc.stop()
+        salesforce.stop()
+
+
+def with_state(tap_output: Path, state: Path | None, work: Path) -> Path:
+    """The same messages, preceded by the state the first run saved (as Meltano passes it)."""
+    replay = work / "replay-input.singer"
+    with replay.open("w") as out:
+        if state is not None:
+            out.write(json.dumps({"type": "STATE", "value": json.loads(state.read_text())}) + "\n")
+        out.write(tap_output.read_text())
+    return replay
+
+
+def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
+    """API calls, writes and speed of one run."""
+    calls = after["api_calls"] - before["api_calls"]
+    return {
+        "api_calls": calls,
+        "api_calls_per_1000_contacts": round(calls * 1000 / size, 2),
+        "records_created": after["records"]["created"] - before["records"]["created"],
+        "records_updated": after["records"]["updated"] - before["records"]["updated"],
+        "seconds": run["seconds"],
+        "contacts_per_second": round(size / run["seconds"], 1) if run["seconds"] else None,
+        "tap_peak_rss_mb": run["tap_peak_rss_mb"],
+        "target_peak_rss_mb": run["target_peak_rss_mb"],
+        "target_exit": run["target_exit"],
+    }
+
+
+def markdown(results: list[dict]) -> str:
+    """The results as a markdown table."""
+    lines = ["| contacts | run | API calls | per 1,000 | created | updated | seconds | "
+             "contacts/s | tap RSS MB | target RSS MB |", "|---" * 10 + "|"]
+    for result in results:
+        for name, run in result["runs"].items():
+            lines.append(
+                f"| {result['contacts']:,} | {name} | {run['api_calls']} | "
+                f"{run['api_calls_per_1000_contacts']} | {run['records_created']} | "
+                f"{run['records_updated']} | {run['seconds']} | {run['contacts_per_second']} | "
+                f"{run['tap_peak_rss_mb']} | {run['target_peak_rss_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Run the sizes asked for and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--contacts", type=int, nargs="+", default=[1000])
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--jitter-ms", type=float, default=20.0)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    args = parser.parse_args()
+    results = []
+    for size in args.contacts:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
+            result = measure(size, args, Path(folder))
+            print(json.dumps(result, indent=2), flush=True)
+            results.append(result)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
