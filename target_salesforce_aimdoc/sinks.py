@@ -5,11 +5,27 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+import fastjsonschema
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
-from singer_sdk.sinks.core import JSONSchemaValidator
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from target_salesforce_aimdoc.salesforce import StopRun
+
+
+class CompiledValidator(BaseJSONSchemaValidator):
+    """JSON Schema validation compiled to Python (an order of magnitude faster)."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        super().__init__(schema)
+        self._check = fastjsonschema.compile(schema, use_formats=False)
+
+    def validate(self, record: dict[str, Any]) -> None:
+        """Raise InvalidRecord naming the field when the record violates the schema."""
+        try:
+            self._check(record)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise InvalidRecord(exc.message, record) from exc
 
 
 def shallow_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -38,14 +54,12 @@ class SalesforceSink(BatchSink):
         super().__init__(target, stream_name, schema, key_properties)
         self.sync_target = target
 
-    def get_validator(self) -> JSONSchemaValidator | None:
-        """Validate each record's own fields.
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """A compiled validator of each record's own fields (fastjsonschema).
 
-        Arrays of objects (a transcript's messages) are checked as arrays, not item by item,
-        which cost 3 ms a transcript.
+        Arrays of objects (a transcript's messages) are checked as arrays, not item by item.
         """
-        return JSONSchemaValidator(shallow_schema(self.schema),
-                                   validate_formats=self.validate_field_string_format)
+        return CompiledValidator(shallow_schema(self.schema))
 
     @cached_property
     def used(self) -> bool:
@@ -60,9 +74,11 @@ class SalesforceSink(BatchSink):
             return super()._validate_and_parse(record)
         except InvalidRecord as exc:
             cause = exc.__cause__
-            field = ".".join(str(p) for p in getattr(cause, "absolute_path", [])) or None
+            path = list(getattr(cause, "path", None) or [])[1:]  # drop the leading "data"
+            field = ".".join(str(part) for part in path) or None
+            message = str(getattr(cause, "message", exc)).replace("data.", "", 1)
             self.sync_target.sync_run.reject(self.stream_name, record, "INVALID_RECORD",
-                                             getattr(cause, "message", str(exc)), field)
+                                             message, field)
             return {**record, REJECTED: True}
 
     def process_record(self, record: dict, context: dict) -> None:
