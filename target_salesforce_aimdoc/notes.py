@@ -94,12 +94,20 @@ class NoteWriter:
         self.sobject = NOTE_OBJECT[settings.kind]
 
     # ---------------------------------------------------------------- the batch
-    def jobs(self, transcripts: list[dict[str, Any]]) -> tuple[list[NoteJob], list[dict]]:
-        """Rendered notes for transcripts whose contact is synced; the rest are pending."""
-        jobs, pending = [], []
+    def jobs(self, transcripts: list[dict[str, Any]]
+             ) -> tuple[list[NoteJob], list[dict], list[dict]]:
+        """Split transcripts into note jobs, pending ones and anonymous ones.
+
+        A job's contact is synced; a pending transcript waits for its contact; an anonymous
+        conversation has no contact, so there is nothing to attach a note to.
+        """
+        jobs, pending, anonymous = [], [], []
         for transcript in transcripts:
-            contact = self.links.get(self.settings.contact_stream,
-                                     str(transcript.get(self.settings.contact_key) or ""))
+            contact_key = transcript.get(self.settings.contact_key)
+            if not contact_key:
+                anonymous.append(transcript)
+                continue
+            contact = self.links.get(self.settings.contact_stream, str(contact_key))
             targets = [contact.ids[name] for name in self.settings.attach_to
                        if contact and contact.ids.get(name)] if contact else []
             if not targets:
@@ -114,7 +122,7 @@ class NoteWriter:
             link = self.links.get(self.settings.stream, key)
             job = NoteJob(key, note, sorted(set(targets)), dict(link.meta) if link else {})
             jobs.append(job)
-        return jobs, pending
+        return jobs, pending, anonymous
 
     def write(self, jobs: list[NoteJob]) -> list[NoteJob]:
         """Plan and apply every job's note writes (creates and updates batched)."""

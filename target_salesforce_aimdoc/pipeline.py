@@ -210,8 +210,12 @@ class SyncRun:
         assert self.notes is not None
         stream = self.notes.stream
         writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
-        jobs, pending = writer.jobs(transcripts)
+        jobs, pending, anonymous = writer.jobs(transcripts)
         self.pending_notes.extend(pending)
+        for transcript in anonymous:
+            key = str(transcript.get("conversation_id") or transcript.get("id"))
+            self.report.records_seen[stream] += 1
+            self.report.add(Outcome(stream, key, "Note", "skipped", reason="no_contact"))
         by_key = {str(t.get("conversation_id") or t.get("id")): t for t in transcripts}
         for job in writer.write(jobs):
             outcome = _note_outcome(stream, job)
