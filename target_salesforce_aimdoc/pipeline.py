@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from target_salesforce_aimdoc import report_files
+from target_salesforce_aimdoc import crm_objects, report_files
 from target_salesforce_aimdoc.checks import ensure_valid
 from target_salesforce_aimdoc.deadletters import DeadLetters
 from target_salesforce_aimdoc.expressions import ExpressionError
@@ -333,6 +333,7 @@ class SyncRun:
         folder = self.config.get("report_dir") or DEFAULT_OUTPUT
         json_path, html_path = report_files.write(data, folder)
         self._log_summary(data, html_path)
+        self._publish_links()
         limit = self.config.get("max_error_rate")
         rate = self.error_rate()
         if stopped is None and limit is not None and rate > float(limit):
@@ -340,6 +341,14 @@ class SyncRun:
                 f"{rate:.1%} of records failed, above max_error_rate {float(limit):.1%}; "
                 f"see {json_path} and the dead letters")
         return data
+
+    def _publish_links(self) -> None:
+        url = self.config.get("links_webhook_url")
+        if not url or self.dry_run or not self.links.changed:
+            return
+        token = self.config.get("links_webhook_token")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        crm_objects.publish(url, crm_objects.changed_links(self.links), headers=headers)
 
     def _log_summary(self, data: dict[str, Any], html_path: Any) -> None:
         usage = self.client.usage

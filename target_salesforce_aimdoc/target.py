@@ -100,6 +100,12 @@ RUN_SETTINGS = th.PropertiesList(
         th.Property("aimdoc_app_url", th.StringType,
                     description="Base URL of the Aimdoc app, for conversation links."),
     ), description="One transcript note per conversation, kept current in place."),
+    th.Property("links_webhook_url", th.StringType,
+                description=("POST each run's new or changed link records (Salesforce ids and "
+                             "URLs per source record) as JSON here; retried, never failing "
+                             "the sync.")),
+    th.Property("links_webhook_token", th.StringType, secret=True,
+                description="Sent as `Authorization: Bearer <token>` to the links webhook."),
     th.Property("max_tries", th.IntegerType, default=6,
                 description="Tries per Salesforce call on transient failures (503, row locks)."),
     th.Property("max_retry_seconds", th.NumberType, default=300,
