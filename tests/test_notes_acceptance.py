@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from html import escape as html_escape
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
