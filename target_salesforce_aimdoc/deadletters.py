@@ -3,8 +3,11 @@
 One line per record and object: stream, record key, object, error codes and messages, the
 mapped payload, the source record (so a later run can retry it through the current mapping),
 and the time. Secrets never reach it: lines hold record data and Salesforce's answers only.
-At the start of a run the file's records are retried; at the end it is rewritten with what
-still fails (and removed when nothing does).
+
+Durable before the state moves on: a line is appended (and flushed) as soon as a record fails,
+so a run killed after emitting state loses nothing. At the start of a run the file's records
+are taken for retry (the file is set aside as ``*.retrying`` until the run finishes); at the
+end the file is rewritten with what still fails, or removed when nothing does.
 """
 
 from __future__ import annotations
@@ -27,57 +30,89 @@ LOGGER = logging.getLogger("target_salesforce_aimdoc.deadletters")
 class DeadLetters:
     """The dead-letter file of a run."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, *, durable: bool = True) -> None:
         self.path = Path(path) if path else None
+        self.durable = durable and self.path is not None
         self.lines: list[dict[str, Any]] = []
+        self._taken = False
+
+    @property
+    def retrying(self) -> Path | None:
+        """Where the previous run's dead letters wait while they are retried."""
+        return self.path.with_name(self.path.name + ".retrying") if self.path else None
 
     def pending(self) -> dict[str, list[dict[str, Any]]]:
-        """Source records of the file by stream (each record once, the latest line wins)."""
-        if self.path is None or not self.path.exists():
+        """Take the previous runs' records for retry, by stream (each record once)."""
+        if self.path is None:
             return {}
         records: dict[tuple[str, str], dict[str, Any]] = {}
-        with self.path.open(encoding="utf-8") as handle:
+        for source in (self.retrying, self.path):
+            if source is not None and source.exists():
+                records.update(self._read(source))
+        if self.durable and self.path.exists():
+            with self.retrying.open("a", encoding="utf-8") as keep:  # type: ignore[union-attr]
+                keep.write(self.path.read_text(encoding="utf-8"))
+            self.path.unlink()
+        self._taken = True
+        by_stream: dict[str, list[dict[str, Any]]] = {}
+        for (stream, _), record in records.items():
+            by_stream.setdefault(stream, []).append(record)
+        return by_stream
+
+    @staticmethod
+    def _read(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+        records: dict[tuple[str, str], dict[str, Any]] = {}
+        with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
-                    LOGGER.warning("%s line %d is not JSON; skipped", self.path, number)
+                    LOGGER.warning("%s line %d is not JSON; skipped", path, number)
                     continue
                 if isinstance(entry.get("record"), dict):
                     records[(entry["stream"], str(entry["key"]))] = entry["record"]
-        by_stream: dict[str, list[dict[str, Any]]] = {}
-        for (stream, _), record in records.items():
-            by_stream.setdefault(stream, []).append(record)
-        return by_stream
+        return records
 
     def add(self, outcome: Outcome, record: dict[str, Any] | None,
             payload: dict[str, Any] | None = None) -> None:
-        """Keep one failed record and object."""
-        self.lines.append({
+        """Keep one failed record and object (appended to the file at once when durable)."""
+        line = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "stream": outcome.stream,
             "key": outcome.key,
             "object": outcome.sobject,
+            "outcome": outcome.outcome,
             "errors": [{"code": e.get("statusCode"), "message": e.get("message"),
                         "fields": e.get("fields", [])} for e in outcome.errors],
             "payload": json_safe(payload or {}),
             "record": json_safe(record) if record is not None else None,
-        })
+        }
+        self.lines.append(line)
+        if self.durable:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(_dumps(line))
 
     def write(self) -> None:
         """Rewrite the file with this run's dead letters (atomically); remove it if none."""
         if self.path is None:
             return
         if not self.lines:
-            if self.path.exists():
-                self.path.unlink()
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(self.path.suffix + ".tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            for line in self.lines:
-                handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        os.replace(temporary, self.path)
-        LOGGER.warning("%d dead letters written to %s", len(self.lines), self.path)
+            self.path.unlink(missing_ok=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(self.path.suffix + ".tmp")
+            with temporary.open("w", encoding="utf-8") as handle:
+                for line in self.lines:
+                    handle.write(_dumps(line))
+            os.replace(temporary, self.path)
+            LOGGER.warning("%d dead letters written to %s", len(self.lines), self.path)
+        if self._taken and self.retrying is not None:
+            self.retrying.unlink(missing_ok=True)
+
+
+def _dumps(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False, default=str) + "\n"

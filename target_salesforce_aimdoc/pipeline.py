@@ -60,7 +60,8 @@ class SyncRun:
         self.links = links or LinkStore()
         self.links.instance_url = self.client.instance_url
         self.dead_letters = DeadLetters(
-            config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl")
+            config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl",
+            durable=not self.dry_run)
         self.notes = NoteSettings.from_config(config)
         self.pending_notes: list[dict[str, Any]] = []
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
@@ -212,6 +213,10 @@ class SyncRun:
         writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
         jobs, pending, anonymous = writer.jobs(transcripts)
         self.pending_notes.extend(pending)
+        for transcript in pending:  # on disk before the state moves past it
+            key = str(transcript.get("conversation_id") or transcript.get("id"))
+            self.dead_letters.add(Outcome(stream, key, "Note", "skipped",
+                                          reason="contact_not_synced"), transcript)
         for transcript in anonymous:
             key = str(transcript.get("conversation_id") or transcript.get("id"))
             self.report.records_seen[stream] += 1
@@ -233,14 +238,15 @@ class SyncRun:
         if self.notes is None or not self.pending_notes:
             return
         waiting, self.pending_notes = self.pending_notes, []
-        self.run_notes(waiting)
+        waiting_keys = {str(t.get("conversation_id") or t.get("id")) for t in waiting}
+        self.dead_letters.lines = [line for line in self.dead_letters.lines if not (
+            line["stream"] == self.notes.stream and line["key"] in waiting_keys)]
+        self.run_notes(waiting)  # those still waiting are dead letters again
         for transcript in self.pending_notes:
             key = str(transcript.get("conversation_id") or transcript.get("id"))
-            outcome = Outcome(self.notes.stream, key, "Note", "skipped",
-                              reason="contact_not_synced")
             self.report.records_seen[self.notes.stream] += 1
-            self.report.add(outcome)
-            self.dead_letters.add(outcome, transcript)
+            self.report.add(Outcome(self.notes.stream, key, "Note", "skipped",
+                                    reason="contact_not_synced"))
 
     def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
                       batch: list[MappedRecord], first_outcome: int) -> None:
