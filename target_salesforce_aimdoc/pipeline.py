@@ -52,6 +52,9 @@ class SyncRun:
         self.settings = load_sync_settings(config)
         self.dry_run = bool(config.get("dry_run", False))
         self.batch_size = int(config.get("batch_size_rows") or 200)
+        write_api = config.get("write_api") or "auto"
+        self.bulk_threshold = {"rest": None, "bulk": 1}.get(
+            write_api, int(config.get("bulk_threshold") or 2000))
         self.client = SalesforceClient(config).login()
         self.describes = {name: self.client.describe(name) for name in self._objects_needed()}
         ensure_valid(self.settings, self.describes)
@@ -152,7 +155,7 @@ class SyncRun:
         if self.dry_run:
             self._plan_only(steps)
         else:
-            apply_steps(self.client, steps)
+            apply_steps(self.client, steps, self.bulk_threshold)
         return steps
 
     def _plan_only(self, steps: list[Step]) -> None:

@@ -64,6 +64,14 @@ RUN_SETTINGS = th.PropertiesList(
                 description="Read (describe, matching) but write nothing; report the plan."),
     th.Property("batch_size_rows", th.IntegerType, default=200,
                 description="Records per batch (matching queries and writes happen per batch)."),
+    th.Property("write_api", th.StringType(allowed_values=["auto", "rest", "bulk"]),
+                default="auto",
+                description=("How records are written: `auto` uses Bulk API 2.0 when a batch "
+                             "holds `bulk_threshold` or more writes of one object (backfills "
+                             "with a large `batch_size_rows`), Composite/Collections otherwise; "
+                             "`rest` or `bulk` forces one.")),
+    th.Property("bulk_threshold", th.IntegerType, default=2000,
+                description="Writes of one object in a batch from which `auto` uses Bulk 2.0."),
     th.Property("link_state_max_records", th.IntegerType, default=50_000,
                 description="Link records kept in Meltano state (the most recently synced)."),
     th.Property("dead_letter_path", th.StringType, default="output/salesforce/dead_letters.jsonl",

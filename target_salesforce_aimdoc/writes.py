@@ -27,12 +27,18 @@ RETRYABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 RECORD_RETRIES = 4
 
 
-def apply_steps(client: SalesforceClient, steps: list[Step]) -> None:
-    """Create then update the steps' records; fill in ids, or errors and ``fail``."""
+def apply_steps(client: SalesforceClient, steps: list[Step],
+                bulk_threshold: int | None = None) -> None:
+    """Create then update the steps' records; fill in ids, or errors and ``fail``.
+
+    When one object's creates (or updates) in the batch number ``bulk_threshold`` or more,
+    they go through one Bulk API 2.0 job each instead of Collections.
+    """
     for operation in ("create", "update"):
         pending = [step for step in steps if step.action == operation]
         for attempt in range(RECORD_RETRIES + 1):
-            _send_all(client, operation, pending)
+            rest = _send_bulk(client, operation, pending, bulk_threshold)
+            _send_all(client, operation, rest)
             pending = [step for step in pending if _retryable(step)]
             if not pending or attempt == RECORD_RETRIES:
                 break
@@ -47,6 +53,34 @@ def apply_steps(client: SalesforceClient, steps: list[Step]) -> None:
 def _retryable(step: Step) -> bool:
     return step.action == "fail" and bool(step.errors) and all(
         error["statusCode"] in RETRYABLE_RECORD_CODES for error in step.errors)
+
+
+def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
+               threshold: int | None) -> list[Step]:
+    """Send large groups of one object through Bulk 2.0; return the steps left for REST."""
+    if threshold is None:
+        return steps
+    groups: dict[str, list[Step]] = {}
+    for step in steps:
+        groups.setdefault(step.sobject, []).append(step)
+    rest = []
+    for sobject, group in groups.items():
+        if len(group) < threshold or sobject in {"ContentNote", "ContentDocumentLink"}:
+            rest += group
+            continue
+        LOGGER.info("Writing %d %s records (%s) with Bulk API 2.0", len(group), sobject,
+                    operation)
+        records = [_bulk_row(step, operation) for step in group]
+        _results(group, client.bulk_ingest(sobject, "insert" if operation == "create"
+                                           else "update", records))
+    return rest
+
+
+def _bulk_row(step: Step, operation: str) -> dict[str, Any]:
+    row = {name: json_safe(value) for name, value in step.fields.items()}
+    if operation == "update":
+        row["Id"] = step.record_id
+    return row
 
 
 def _send_all(client: SalesforceClient, operation: str, steps: list[Step]) -> None:
