@@ -11,7 +11,9 @@ import csv
 import io
 import logging
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
@@ -71,11 +73,13 @@ class ApiUsage:
     by_kind: dict[str, int] = field(default_factory=dict)
     org_used: int | None = None
     org_limit: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, kind: str) -> None:
-        """Count one call."""
-        self.calls += 1
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+        """Count one call (thread-safe: independent calls may run concurrently)."""
+        with self.lock:
+            self.calls += 1
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
 
     @property
     def remaining(self) -> int | None:
@@ -161,6 +165,7 @@ class SalesforceClient:
         self.max_wait = float(config.get("max_retry_wait_seconds") or 30.0)
         self.retry_max_seconds = float(config.get("max_retry_seconds") or 300.0)
         self.max_api_share = config.get("max_api_share")
+        self.max_concurrency = int(config.get("max_concurrency") or 4)
         self.api_version = str(config.get("api_version") or "59.0")
         self.flow = infer_auth_flow(config)
         self.usage = ApiUsage()
@@ -436,15 +441,26 @@ class SalesforceClient:
         pending = [(index, f"{self._data_path}/query/?q={quote_plus(soql)}")
                    for index, soql in enumerate(soqls)]
         while pending:
-            group, pending = pending[:COMPOSITE_HEAVY], pending[COMPOSITE_HEAVY:]
-            answers = self.composite([{"method": "GET", "url": url, "referenceId": f"q{index}"}
-                                      for index, url in group], kind="query")
-            for (index, _), answer in zip(group, answers, strict=True):
-                body = self._subrequest_body(answer, "query")
-                results[index].extend(body.get("records", []))
-                if not body.get("done", True):
-                    pending.append((index, body["nextRecordsUrl"]))
+            groups = [pending[i:i + COMPOSITE_HEAVY]
+                      for i in range(0, len(pending), COMPOSITE_HEAVY)]
+            pending = []
+            answered = self._concurrently(lambda group: self.composite(
+                [{"method": "GET", "url": url, "referenceId": f"q{index}"}
+                 for index, url in group], kind="query"), groups)
+            for group, answers in zip(groups, answered, strict=True):
+                for (index, _), answer in zip(group, answers, strict=True):
+                    body = self._subrequest_body(answer, "query")
+                    results[index].extend(body.get("records", []))
+                    if not body.get("done", True):
+                        pending.append((index, body["nextRecordsUrl"]))
         return results
+
+    def _concurrently(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """Independent calls, at most ``max_concurrency`` at once; results in order."""
+        if len(items) <= 1 or self.max_concurrency <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
+            return list(pool.map(work, items))
 
     def collections_many(self, method: str, chunks: list[list[dict[str, Any]]]
                          ) -> list[list[dict[str, Any]] | SalesforceError]:
@@ -460,12 +476,14 @@ class SalesforceClient:
             except SalesforceMalformedRequest as refused:
                 return [refused]
         out: list[list[dict[str, Any]] | SalesforceError] = []
-        for start in range(0, len(chunks), COMPOSITE_HEAVY):
-            group = chunks[start:start + COMPOSITE_HEAVY]
-            answers = self.composite([
-                {"method": method, "url": f"{self._data_path}/composite/sobjects",
-                 "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk}}
-                for number, chunk in enumerate(group)], kind=kind, idempotent=method != "POST")
+        groups = [chunks[start:start + COMPOSITE_HEAVY]
+                  for start in range(0, len(chunks), COMPOSITE_HEAVY)]
+        answered = self._concurrently(lambda group: self.composite([
+            {"method": method, "url": f"{self._data_path}/composite/sobjects",
+             "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk}}
+            for number, chunk in enumerate(group)], kind=kind, idempotent=method != "POST"),
+            groups)
+        for answers in answered:
             for answer in answers:
                 if answer["httpStatusCode"] == 200:
                     out.append(answer["body"])

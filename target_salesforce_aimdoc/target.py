@@ -72,6 +72,9 @@ RUN_SETTINGS = th.PropertiesList(
                              "`rest` or `bulk` forces one.")),
     th.Property("bulk_threshold", th.IntegerType, default=2000,
                 description="Writes of one object in a batch from which `auto` uses Bulk 2.0."),
+    th.Property("max_concurrency", th.IntegerType, default=4,
+                description=("Independent Salesforce calls of a batch (Composite groups) sent "
+                             "at once; keep well under the org's concurrent-request limit.")),
     th.Property("link_state_max_records", th.IntegerType, default=50_000,
                 description="Link records kept in Meltano state (the most recently synced)."),
     th.Property("dead_letter_path", th.StringType, default="output/salesforce/dead_letters.jsonl",
