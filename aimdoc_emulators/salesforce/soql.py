@@ -78,6 +78,21 @@ class QueryResult:
     records: list[dict[str, Any]]
 
 
+# An ASCII LIKE pattern whose only backslashes escape % or _ (SQLite reads it the same way).
+_NATIVE_LIKE = re.compile(r"^(?:[\x20-\x5b\x5d-\x7e]|\\[%_])*$")
+
+
+def _balanced(op: str, terms: list[str]) -> str:
+    """``a OP b OP c ...`` grouped as a balanced tree.
+
+    SQLite's parser nests a flat chain one level per term and refuses trees deeper than 1,000
+    (a long OR of LIKEs would be one).
+    """
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return f"({_balanced(op, terms[:middle])} {op} {_balanced(op, terms[middle:])})"
+
 def run_query(
     conn: sqlite3.Connection,
     catalog: Catalog,
@@ -397,7 +412,7 @@ class _Compiler:
     # -- conditions ----------------------------------------------------------------------
     def condition(self, cond: Condition) -> str:
         if isinstance(cond, Junction):
-            return "(" + f" {cond.op} ".join(self.condition(item) for item in cond.operands) + ")"
+            return _balanced(cond.op, [self.condition(item) for item in cond.operands])
         if isinstance(cond, Not):
             return f"(NOT {self.condition(cond.operand)})"
         if isinstance(cond, Comparison):
@@ -469,7 +484,12 @@ class _Compiler:
             raise self.error(
                 "INVALID_QUERY_FILTER_OPERATOR", cond.field.pos, f"invalid operator on {word} field"
             )
-        return f"(sf_like({self.param(cond.value.pattern)}, {column.sql}) = 1)"
+        pattern = cond.value.pattern
+        if _NATIVE_LIKE.match(pattern):
+            # ASCII pattern: SQLite's own LIKE (ASCII case-insensitive, C speed) means the same.
+            # COALESCE: a null value is "not like", as sf_like answers (NOT LIKE keeps it).
+            return f"(COALESCE({column.sql} LIKE {self.param(pattern)} ESCAPE '\\', 0) = 1)"
+        return f"(sf_like({self.param(pattern)}, {column.sql}) = 1)"
 
     # -- values --------------------------------------------------------------------------
     def coerce(self, column: _Column, literal: Literal, ref: FieldRef) -> Any:
