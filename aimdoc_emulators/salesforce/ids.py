@@ -7,7 +7,7 @@ import string
 
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Za-z0-5]{3})?$")
 ORG_ID = "00D5e000000EMUL"
 USER_ID = "0055e000000EMUL"  # the API (integration) user every login runs as
 ADMIN_ID = "0055e000000ADMN"  # the org's admin: seeded records were made by people
@@ -30,10 +30,24 @@ def to18(id15: str) -> str:
 
 
 def normalize_id(value: str) -> str | None:
-    """The 18-character form of a well-formed 15 or 18 character id, else None."""
+    """The 18-character form of a well-formed 15 or 18 character id, else None.
+
+    A 15-character id is case-sensitive; an 18-character one is not: its checksum restores
+    the case of the first 15 characters (so a lower-cased 18-character id still resolves).
+    """
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         return None
-    return to18(value[:15])
+    if len(value) == 15:
+        return to18(value)
+    chars = list(value[:15])
+    for chunk in range(3):
+        bits = _CHECKSUM_ALPHABET.index(value[15 + chunk].upper())
+        for position in range(5):
+            char, upper = chars[chunk * 5 + position], bool(bits >> position & 1)
+            if upper and not char.isalpha():
+                return None
+            chars[chunk * 5 + position] = char.upper() if upper else char.lower()
+    return to18("".join(chars))
 
 
 def _base62(number: int, width: int) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aimdoc_emulators.salesforce.ids import normalize_id
 from aimdoc_emulators.salesforce.metadata import ID_TYPES, NUMBER_TYPES, TEXT_TYPES
 from aimdoc_emulators.salesforce.soql_lexer import SoqlError, error_at, malformed
 from aimdoc_emulators.salesforce.soql_parser import (
@@ -65,8 +66,6 @@ _TYPE_WORDS = {
     "id": "id",
     "reference": "id",
 }
-_ID_SHAPE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-5]{3})?")
-_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 @dataclass
@@ -119,35 +118,6 @@ def to_sql(
     return plan.sql, list(plan.params)
 
 
-# -- ids -------------------------------------------------------------------------------------
-def _checksum(id15: str) -> str:
-    suffix = ""
-    for chunk in range(3):
-        bits = sum(1 << i for i in range(5) if "A" <= id15[chunk * 5 + i] <= "Z")
-        suffix += _CHECKSUM_ALPHABET[bits]
-    return suffix
-
-
-def _to18(value: str) -> str | None:
-    """The 18-character id for a 15-character (case-sensitive) or 18-character id, else None.
-
-    An 18-character id is case-insensitive: its checksum restores the case of the first 15.
-    """
-    if not _ID_SHAPE.fullmatch(value):
-        return None
-    if len(value) == 15:
-        return value + _checksum(value)
-    chars = list(value[:15])
-    for chunk in range(3):
-        bits = _CHECKSUM_ALPHABET.index(value[15 + chunk].upper())
-        for i in range(5):
-            char = chars[chunk * 5 + i]
-            upper = bool(bits >> i & 1)
-            if not char.isalpha() and upper:
-                return None
-            chars[chunk * 5 + i] = char.upper() if upper else char.lower()
-    id15 = "".join(chars)
-    return id15 + _checksum(id15)
 
 
 # -- plan --------------------------------------------------------------------------------------
@@ -531,7 +501,7 @@ class _Compiler:
 
     def record_id(self, literal: Literal) -> str:
         value = str(literal.value)
-        normalised = _to18(value)
+        normalised = normalize_id(value)
         if normalised is None:
             raise self.error(
                 "INVALID_QUERY_FILTER_OPERATOR", literal.pos, f"invalid ID field: {value}"
