@@ -1,7 +1,7 @@
 """Write docs/configuration.md from the plugins' config schemas (a test keeps it in sync).
 
-    .venv/bin/python scripts/config_reference.py          # rewrite the file
-    .venv/bin/python scripts/config_reference.py --check  # exit 1 when it is stale
+.venv/bin/python scripts/config_reference.py          # rewrite the file
+.venv/bin/python scripts/config_reference.py --check  # exit 1 when it is stale
 """
 
 from __future__ import annotations

@@ -7,20 +7,16 @@ exponential backoff and jitter. Secrets never appear in its log lines or excepti
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus
 
-import jwt
 import requests
-from simple_salesforce import Salesforce, SalesforceLogin, format_soql
+from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -37,16 +33,14 @@ from tenacity import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+from target_salesforce_aimdoc.auth import Login, SalesforceAuthError
+
 LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
 COLLECTION_SIZE = 200
 COMPOSITE_HEAVY = 5  # query or collection subrequests per Composite call
 MAX_QUERY_URI_CHARS = 8000
 MAX_SOQL_CHARS = 90_000  # in a Composite body: under the 100,000-character statement limit
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
-
-
-class SalesforceAuthError(RuntimeError):
-    """Login failed; the message names the flow and Salesforce's answer, never a secret."""
 
 
 class StopRun(RuntimeError):
@@ -87,29 +81,6 @@ class ApiUsage:
         if self.org_used is None or self.org_limit is None:
             return None
         return self.org_limit - self.org_used
-
-
-def infer_auth_flow(config: dict[str, Any]) -> str:
-    """The auth flow named by ``auth_flow`` or implied by which credentials are set."""
-    if config.get("auth_flow"):
-        return str(config["auth_flow"])
-    if config.get("session_id"):
-        return "session"
-    if config.get("refresh_token"):
-        return "refresh_token"
-    if config.get("private_key") or config.get("private_key_file"):
-        return "jwt"
-    if config.get("password") and config.get("client_id") and config.get("client_secret"):
-        return "password"
-    if config.get("password") and config.get("username"):
-        return "soap"
-    if config.get("client_id") and config.get("client_secret"):
-        return "client_credentials"
-    raise SalesforceAuthError(
-        "no Salesforce credentials: set client_id + client_secret (client credentials), "
-        "client_id + username + private_key (JWT), refresh_token, session_id + instance_url, "
-        "or username + password + security_token"
-    )
 
 
 def _errors(exc: SalesforceError) -> tuple[set[str], str]:
@@ -167,22 +138,18 @@ class SalesforceClient:
         self.max_api_share = config.get("max_api_share")
         self.max_concurrency = int(config.get("max_concurrency") or 4)
         self.api_version = str(config.get("api_version") or "59.0")
-        self.flow = infer_auth_flow(config)
         self.usage = ApiUsage()
         self.http = requests.Session()
         if config.get("ca_file"):
             self.http.verify = config["ca_file"]
             self.http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        self.auth = Login(config, self.http)
+        self.flow = self.auth.flow
         self.sf: Salesforce | None = None
         self.user_id: str | None = None  # the integration user this run writes as
         self._describes: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ auth
-    @property
-    def login_url(self) -> str:
-        """The login base URL without a trailing slash."""
-        return str(self.config.get("login_url") or "https://login.salesforce.com").rstrip("/")
-
     @property
     def instance_url(self) -> str:
         """``https://host[:port]`` of the org."""
@@ -201,7 +168,8 @@ class SalesforceClient:
                 "SOAP login() is not available from API 65.0 and is retired in Summer '27; "
                 "move to client credentials or JWT bearer."
             )
-        token, instance_url = self._authenticate()
+        token, instance_url = self.auth.authenticate()
+        self.user_id = self.auth.user_id
         self.sf = Salesforce(
             instance_url=instance_url, session_id=token, session=self.http,
             version=self.api_version,
@@ -213,105 +181,6 @@ class SalesforceClient:
             self.user_id = rows[0]["Id"] if rows else None
         return self
 
-    def _authenticate(self) -> tuple[str, str]:
-        config = self.config
-        if self.flow == "session":
-            if not config.get("instance_url"):
-                raise SalesforceAuthError("auth_flow session needs instance_url")
-            return str(config["session_id"]), str(config["instance_url"])
-        if self.flow == "soap":
-            return self._soap_login()
-        form = self._token_form()
-        auth = None
-        if self.flow == "client_credentials":
-            auth = (str(config.get("client_id")), str(config.get("client_secret")))
-        try:
-            response = self.http.post(f"{self.login_url}/services/oauth2/token", data=form,
-                                      auth=auth, timeout=60)
-        except requests.exceptions.RequestException as exc:
-            raise SalesforceAuthError(
-                f"{self.flow} login to {self.login_url} failed: {type(exc).__name__}"
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200 or "access_token" not in body:
-            raise SalesforceAuthError(
-                f"{self.flow} login to {self.login_url} refused (HTTP {response.status_code}): "
-                f"{body.get('error', '?')}: {body.get('error_description', response.text[:200])}"
-            )
-        identity = str(body.get("id") or "")
-        self.user_id = identity.rstrip("/").rsplit("/", 1)[-1] or None if identity else None
-        instance = str(config.get("instance_url") or body.get("instance_url"))
-        return str(body["access_token"]), instance
-
-    def _token_form(self) -> dict[str, str]:
-        config = self.config
-        if self.flow == "client_credentials":
-            return {"grant_type": "client_credentials"}
-        if self.flow == "password":
-            return {
-                "grant_type": "password", "client_id": str(config.get("client_id")),
-                "client_secret": str(config.get("client_secret")),
-                "username": str(config.get("username")),
-                "password": str(config.get("password")) + str(config.get("security_token") or ""),
-            }
-        if self.flow == "refresh_token":
-            form = {"grant_type": "refresh_token", "client_id": str(config.get("client_id")),
-                    "refresh_token": str(config.get("refresh_token"))}
-            if config.get("client_secret"):
-                form["client_secret"] = str(config["client_secret"])
-            return form
-        if self.flow == "jwt":
-            return {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                    "assertion": self._jwt_assertion()}
-        raise SalesforceAuthError(f"unknown auth_flow {self.flow!r}")
-
-    def _jwt_assertion(self) -> str:
-        config = self.config
-        key = config.get("private_key")
-        if not key and config.get("private_key_file"):
-            with open(config["private_key_file"], encoding="utf-8") as handle:
-                key = handle.read()
-        if not key or not config.get("client_id") or not config.get("username"):
-            raise SalesforceAuthError("auth_flow jwt needs client_id, username and a private key")
-        audience = config.get("jwt_audience") or self._default_audience()
-        claims = {"iss": config["client_id"], "sub": config["username"], "aud": audience,
-                  "exp": int(time.time()) + 180}
-        try:
-            return jwt.encode(claims, key, algorithm="RS256")
-        except (ValueError, TypeError) as exc:
-            raise SalesforceAuthError(f"jwt: the private key cannot sign: {exc}") from None
-
-    def _default_audience(self) -> str:
-        host = urlsplit(self.login_url).hostname or ""
-        if host.endswith(".sandbox.my.salesforce.com") or host == "test.salesforce.com":
-            return "https://test.salesforce.com"
-        if host.endswith(".salesforce.com"):
-            return "https://login.salesforce.com"
-        return self.login_url
-
-    def _soap_login(self) -> tuple[str, str]:
-        config = self.config
-        parts = urlsplit(self.login_url)
-        host = parts.netloc
-        if host.endswith(".salesforce.com"):
-            domain = host.removesuffix(".salesforce.com")
-        else:  # another host (the emulator): login goes to https://HOST/<x>.salesforce.com/...
-            domain = f"{host}/login-proxy"
-        try:
-            session_id, instance = SalesforceLogin(
-                username=config.get("username"), password=config.get("password"),
-                security_token=config.get("security_token") or "", domain=domain,
-                session=self.http, sf_version=self.api_version,
-            )
-        except SalesforceError as exc:
-            code = getattr(exc, "code", "")
-            raise SalesforceAuthError(f"soap login refused: {code}") from None
-        return session_id, f"https://{instance}"
-
-    # ------------------------------------------------------------------ calls
     def call(self, kind: str, function: Callable[[], Any], *, idempotent: bool = True) -> Any:
         """Run one API call: counted, retried when transient, re-authenticated once on 401.
 
@@ -377,7 +246,7 @@ class SalesforceClient:
             raise SalesforceAuthError(
                 "the configured session_id expired; a session flow cannot log in again"
             )
-        token, _ = self._authenticate()
+        token, _ = self.auth.authenticate()
         assert self.sf is not None
         self.sf.session_id = token
         self.sf.headers["Authorization"] = "Bearer " + token
@@ -493,75 +362,6 @@ class SalesforceClient:
                         answer["body"]))
         return out
 
-    def bulk_ingest(self, sobject: str, operation: str, records: list[dict[str, Any]],
-                    *, poll_seconds: float = 1.0, timeout: float = 3600.0
-                    ) -> list[dict[str, Any]]:
-        """Bulk API 2.0 ingest job; one result per input record, in input order.
-
-        Each result is ``{"success": bool, "id": str | None, "errors": [...]}`` as in
-        Collections, read back from the job's successful and failed rows. The service does
-        not keep row order, so rows are matched on their values (every record of a batch has
-        its own match key: an email, a domain, an Id). A job costs about six calls (create,
-        upload, close, polls, results) whatever its size.
-        """
-        sf = self._sf()
-        columns = sorted({k for r in records for k in r if k != "attributes"})
-        rows = [{c: _csv_value(r.get(c)) for c in columns} for r in records]
-        base = f"{sf.base_url}jobs/ingest"
-        job = self._bulk("bulk_create", "POST", base, json={
-            "object": sobject, "operation": operation, "contentType": "CSV",
-            "lineEnding": "LF", "columnDelimiter": "COMMA"}, idempotent=False).json()
-        url = f"{base}/{job['id']}"
-        self._bulk("bulk_upload", "PUT", f"{url}/batches", data=_to_csv(rows).encode("utf-8"),
-                   content_type="text/csv", idempotent=False)
-        self._bulk("bulk_close", "PATCH", url, json={"state": "UploadComplete"})
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self._bulk("bulk_poll", "GET", url).json()["state"]
-            if state in {"JobComplete", "Failed", "Aborted"} or time.monotonic() > deadline:
-                break
-            time.sleep(poll_seconds)
-        return self._bulk_results(url, rows, columns, state)
-
-    def _bulk_results(self, url: str, rows: list[dict[str, str]], columns: list[str],
-                      state: str) -> list[dict[str, Any]]:
-        positions: dict[tuple[str, ...], list[int]] = {}
-        for index, row in enumerate(rows):
-            positions.setdefault(tuple(row[c] for c in columns), []).append(index)
-        results: list[dict[str, Any]] = [
-            {"success": False, "errors": [{"statusCode": "BULK_JOB_" + state.upper(),
-                                           "message": f"not processed (job {state})",
-                                           "fields": []}]}] * len(rows)
-        for name in ("successfulResults", "failedResults"):
-            for row in _from_csv(self._bulk("bulk_results", "GET", f"{url}/{name}").text):
-                waiting = positions.get(tuple(row.get(c, "") for c in columns))
-                if not waiting:
-                    continue
-                if name == "successfulResults":
-                    result = {"success": True, "id": row["sf__Id"], "errors": []}
-                else:
-                    result = {"success": False, "errors": [_bulk_error(row["sf__Error"])]}
-                results[waiting.pop(0)] = result
-        return results
-
-    def _bulk(self, kind: str, method: str, url: str, *, json: Any = None, data: Any = None,
-              content_type: str = "application/json", idempotent: bool = True
-              ) -> requests.Response:
-        sf = self._sf()
-
-        def send() -> requests.Response:
-            headers = {**sf.headers, "Content-Type": content_type}
-            response = self.http.request(method, url, json=json, data=data, headers=headers,
-                                         timeout=300)
-            if response.status_code >= 300:
-                _raise_for(response, url)
-            usage = sf.parse_api_usage(response.headers.get("Sforce-Limit-Info", ""))
-            if usage:
-                sf.api_usage = usage
-            return response
-
-        return self.call(kind, send, idempotent=idempotent)
-
     def composite(self, subrequests: list[dict[str, Any]], *, kind: str,
                   idempotent: bool = True) -> list[dict[str, Any]]:
         """One ``/composite`` call (≤25 subrequests, allOrNone false); the sub-answers."""
@@ -617,42 +417,6 @@ def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
     if current:
         chunks.append(current)
     return chunks
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return "#N/A"  # Bulk 2.0: set the field to null
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _to_csv(rows: list[dict[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _from_csv(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text))) if text.strip() else []
-
-
-def _bulk_error(text: str) -> dict[str, Any]:
-    """``CODE:message:fields --`` as a Collections-style error."""
-    code, _, rest = text.partition(":")
-    message, _, fields = rest.rpartition(":")
-    names = [f for f in fields.replace("--", "").split(",") if f.strip()]
-    return {"statusCode": code or "UNKNOWN", "message": message or rest,
-            "fields": [name.strip() for name in names]}
-
-
-def _raise_for(response: requests.Response, url: str) -> None:
-    """The simple-salesforce exception for an HTTP error (so retries classify it)."""
-    from simple_salesforce.util import exception_handler
-
-    exception_handler(response, name=url.rsplit("/", 1)[-1])
 
 
 _WS = re.compile(r"\s+")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from target_salesforce_aimdoc.bulk import bulk_ingest
 from target_salesforce_aimdoc.mapping import json_safe
 from target_salesforce_aimdoc.salesforce import COLLECTION_SIZE
 
@@ -71,8 +72,8 @@ def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
         LOGGER.info("Writing %d %s records (%s) with Bulk API 2.0", len(group), sobject,
                     operation)
         records = [_bulk_row(step, operation) for step in group]
-        _results(group, client.bulk_ingest(sobject, "insert" if operation == "create"
-                                           else "update", records))
+        _results(group, bulk_ingest(client, sobject, "insert" if operation == "create"
+                                    else "update", records))
     return rest
 
 
