@@ -4,9 +4,10 @@
     .venv/bin/python bench/tap_bench.py --contacts 1000 10000
 
 The emulator runs in this process; the tap runs as its own process (``tap-aimdoc``), so its
-peak RSS is the tap's alone. Output is read and counted, never kept. A figure per size:
-records per stream, wall time, records/s, requests, and the tap's peak RSS. Memory should
-stay flat as the number of conversations grows (the tap streams; it never collects).
+peak RSS (read from /proc, so Linux only) is the tap's alone. Output is read and counted,
+never kept. A figure per size: records per stream, wall time, records/s, requests, and the
+tap's peak RSS. Memory should stay flat as the number of conversations grows (the tap
+streams; it never collects).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -54,14 +55,40 @@ def _sync(config: Path) -> tuple[Counter, float, int, int]:
     started = time.monotonic()
     with subprocess.Popen([TAP, "--config", str(config)], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, text=True) as process:
+        peak = _PeakWatcher(process.pid)
         for line in process.stdout:
             match = STREAM.search(line, 0, 120)
             if match and match.group(1) == "RECORD":
                 records[match.group(2)] += 1
         code = process.wait()
     elapsed = time.monotonic() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return records, elapsed, peak_kb, code
+    return records, elapsed, peak.stop(), code
+
+
+class _PeakWatcher:
+    """Polls the tap's peak RSS (``VmHWM`` in /proc, reset by exec, so it is the tap's own
+    and not the forking bench process's, which ``getrusage`` would report)."""
+
+    def __init__(self, pid: int) -> None:
+        self.path, self.peak_kb = Path(f"/proc/{pid}/status"), 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._done.wait(0.2):
+            try:
+                text = self.path.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak_kb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     for contacts in args.contacts:
-        # ru_maxrss of children is the maximum over all children so far: run each size in
-        # a fresh interpreter so every figure is its own.
+        # Each size in a fresh interpreter, so the emulators of two sizes never coexist.
         if len(args.contacts) > 1:
             subprocess.run([sys.executable, __file__, "--contacts", str(contacts),
                             "--page-size", str(args.page_size), "--seed", str(args.seed)],

@@ -1,3 +1,4 @@
-"""tap-aimdoc: a Singer tap for the Aimdoc External API (contacts, conversations, messages,
-transcripts, visitor profiles).
+"""tap-aimdoc: a Singer tap for the Aimdoc External API.
+
+Streams: contacts, conversations, messages, transcripts and visitor profiles.
 """

@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -28,7 +29,6 @@ from tap_aimdoc.timestamps import canonical, format_timestamp, parse_http_date
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable
 
-    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -70,7 +70,7 @@ class AimdocStream(RESTStream[int]):
         """``api_url`` without a trailing slash."""
         return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
-    @property
+    @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         """``Authorization: Bearer ak_...``."""
         return BearerTokenAuthenticator(token=self.config["api_key"])
@@ -90,12 +90,18 @@ class AimdocStream(RESTStream[int]):
         """Seconds to wait for a response."""
         return self.config.get("request_timeout", 60)
 
-    @property
+    @cached_property
     def requests_session(self) -> requests.Session:
-        """The session, verifying TLS against ``ca_file`` (or the environment's bundle)."""
-        session = super().requests_session
+        """One session for the stream, set up once.
+
+        TLS is verified against ``ca_file`` (else the environment's bundle); proxies are read
+        from the environment once rather than on every request.
+        """
+        session = requests.Session()
         session.verify = self.config.get("ca_file") or os.environ.get(
             "REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        session.proxies = requests.utils.get_environ_proxies(self.url_base)
+        session.trust_env = False
         return session
 
     @property
@@ -167,9 +173,7 @@ class AimdocStream(RESTStream[int]):
         return int(self.config.get("max_tries", 8))
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Waits: ``Retry-After`` when the API sends it, else exponential from
-        ``backoff_factor``; never more than ``max_retry_wait``.
-        """
+        """Waits: ``Retry-After`` if sent, else exponential; at most ``max_retry_wait``."""
         attempt = 0
         exception = yield  # type: ignore[misc]
         while True:
@@ -205,8 +209,10 @@ class AimdocStream(RESTStream[int]):
                               self.config.get("start_date"))
 
     def get_replication_key_signpost(self, context: Context | None = None) -> str:
-        """The server's time when the stream starts: bookmarks never pass it, so records
-        changed while the stream runs are read again next time.
+        """The server's time when the stream starts.
+
+        Bookmarks never pass it, so records changed while the stream runs are read again
+        next time.
         """
         if self._signpost is None:
             self._signpost = format_timestamp(self.server_time())

@@ -34,18 +34,22 @@ class Since:
     inclusive: bool = True
 
     def admits(self, timestamp: str | None) -> bool:
-        """Whether a record with this timestamp is new enough (no timestamp: keep it)."""
+        """Whether a record with this timestamp is new enough (none or unreadable: keep)."""
         if self.moment is None or not timestamp:
             return True
-        moment = parse_timestamp(timestamp)
+        try:
+            moment = parse_timestamp(timestamp)
+        except ValueError:
+            return True
         return moment >= self.moment if self.inclusive else moment > self.moment
 
     def request_day(self, lookback_days: int) -> date | None:
-        """The ``start_date`` to ask the API for: the bookmark's day minus the lookback."""
+        """The ``start_date`` to ask for: the starting point's day minus the lookback.
+
+        Records created before the starting point may have changed after it.
+        """
         if self.moment is None:
             return None
-        if self.inclusive:
-            return self.moment.date()
         return (self.moment - timedelta(days=lookback_days)).date()
 
 

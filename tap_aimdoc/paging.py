@@ -63,8 +63,10 @@ class AimdocPaginator(BaseAPIPaginator[int]):
 
     def __init__(self, page_size: int, *,
                  is_sorted: Callable[[list[dict]], bool] | None = None) -> None:
-        """``is_sorted`` tells whether a page is in the API's sort order; None: never
-        read back to front (for append-only lists).
+        """Page numbers of ``page_size`` records.
+
+        ``is_sorted`` tells whether a page is in the API's sort order; None: never read
+        back to front (for append-only lists).
         """
         super().__init__(1)
         self.page_size = page_size

@@ -80,8 +80,7 @@ MESSAGE_FIELDS = (
     th.Property("content", th.StringType, description="Untrusted text typed by visitors"),
     th.Property("created_at", TIMESTAMP, required=True),
 )
-MESSAGE = th.PropertiesList(*MESSAGE_FIELDS, th.Property("conversation_id", ID, required=True),
-                            ).to_dict()
+MESSAGE = th.PropertiesList(*MESSAGE_FIELDS, th.Property("conversation_id", ID)).to_dict()
 
 VISITOR_PROFILE = th.PropertiesList(
     th.Property("visitor_id", ID, required=True),

@@ -1,4 +1,4 @@
-"""Contacts, Conversations, Messages (a child of Conversations) and VisitorProfiles."""
+"""Contacts, Conversations, Messages and VisitorProfiles (Transcripts: transcripts.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from tap_aimdoc.incremental import Since, earliest
 from tap_aimdoc.timestamps import canonical
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
     from singer_sdk.helpers.types import Context
 
 
@@ -26,26 +24,15 @@ class ContactsStream(AimdocStream):
 
 
 class CurrentConversation:
-    """The conversation whose children are being synced, and its messages.
+    """The conversation whose transcript is being synced.
 
-    Messages and transcripts both need the messages of the same conversation, right after
-    each other: they are fetched once and kept until the next conversation, so memory holds
-    one conversation at a time.
+    The parent hands it over here rather than through the SDK context, which is logged with
+    every request.
     """
 
     def __init__(self) -> None:
         self.record: dict = {}
-        self._key: tuple | None = None
-        self._messages: list[dict] = []
-
-    def messages(self, fetch: Callable[[], Iterable[dict]]) -> list[dict]:
-        """The current conversation's messages, oldest first (fetched on first use)."""
-        key = (self.record.get("id"), self.record.get("updated_at"))
-        if key != self._key:
-            self._messages, self._key = [], None
-            self._messages = sorted(fetch(), key=lambda m: (m["created_at"] or "", m["id"]))
-            self._key = key
-        return self._messages
+        self.signpost: str | None = None  # the parent's: children's bookmarks never pass it
 
 
 class ConversationsStream(AimdocStream):
@@ -63,8 +50,10 @@ class ConversationsStream(AimdocStream):
         self.current = current
 
     def starting_since(self) -> Since:
-        """Its own bookmark, widened to what selected children need: a child without a
-        bookmark yet (newly selected) or under an unselected parent reads from its own.
+        """Its own bookmark, widened to what a selected child needs.
+
+        That is a child without a bookmark yet (newly selected), or any child when
+        conversations themselves are not selected.
         """
         own = super().starting_since()
         children = [child for child in self.child_streams
@@ -74,62 +63,42 @@ class ConversationsStream(AimdocStream):
                    if not self.selected or not child.stream_state.get("replication_key_value")]
         return earliest(points) if points else own
 
+    def get_replication_key_signpost(self, context: Context | None = None) -> str:
+        """The server's time at the start of the listing, shared with the children.
+
+        A conversation changed after it is listed again next run, and so is its transcript.
+        """
+        self.current.signpost = super().get_replication_key_signpost(context)
+        return self.current.signpost
+
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         """Children get the conversation id; the record itself waits in ``current``."""
         self.current.record = record
         return {"conversation_id": record["id"]}
 
 
-class ConversationChildStream(AimdocStream):
-    """A stream built from one conversation's messages (``/messages?conversation_id=``)."""
+class MessagesStream(AimdocStream):
+    """Messages, newest since the bookmark, from the ``/messages`` listing.
 
-    parent_stream_type = ConversationsStream
-    path = "/messages"
-    state_partitioning_keys = ()
-    order_field = "created_at"
-    read_backwards = False  # a conversation's messages are only appended
-
-    def __init__(self, *args: Any, current: CurrentConversation, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.current = current
-        self._warned = False
-
-    def query_params(self, context: Context | None) -> dict:
-        """All messages of the conversation, whatever their date."""
-        return {"conversation_id": (context or {}).get("conversation_id")}
-
-    def conversation_messages(self, context: Context | None) -> list[dict]:
-        """The conversation's messages, normalised, oldest first."""
-        conversation_id = (context or {}).get("conversation_id")
-        return self.current.messages(lambda: self._fetch(context, conversation_id))
-
-    def _fetch(self, context: Context | None, conversation_id: str) -> Iterable[dict]:
-        for message in self.request_records(context):
-            if message.get("conversation_id") not in (None, conversation_id):
-                self._warn_foreign()
-                continue
-            yield normalize_message(message, conversation_id)
-
-    def _warn_foreign(self) -> None:
-        if not self._warned:
-            self._warned = True
-            self.logger.warning("The API ignored the conversation_id filter on /messages; "
-                                "messages of other conversations are skipped (slow).")
-
-
-class MessagesStream(ConversationChildStream):
-    """Messages of new or changed conversations, newer than the bookmark."""
+    A top-level stream, not a child of conversations: messages never change, so a listing
+    filtered by ``created_at`` sees each one exactly when it is new, even for a conversation
+    whose own change is only picked up by the next run.
+    """
 
     name = "messages"
+    path = "/messages"
     primary_keys = ("id",)
     schema = schemas.MESSAGE
     replication_key = "created_at"
+    order_field = "created_at"
     timestamp_fields = ("created_at",)
+    replication_fallbacks = ()
+    read_backwards = False  # messages are only appended: reading forward misses none
 
-    def get_records(self, context: Context | None) -> Iterable[dict]:
-        """Copies, so the SDK's per-record edits never reach the shared list."""
-        for message in self.conversation_messages(context):
-            yield dict(message)
+    def normalize(self, row: dict, context: Context | None) -> dict:
+        """Canonical ``created_at`` and an id (derived from the content if missing)."""
+        return normalize_message(super().normalize(row, context),
+                                 row.get("conversation_id"))
 
 
 class VisitorProfilesStream(AimdocStream):
@@ -151,8 +120,9 @@ class VisitorProfilesStream(AimdocStream):
 
 
 def normalize_message(message: dict, conversation_id: str) -> dict:
-    """A message with its conversation id, a canonical ``created_at`` and an id (derived
-    from its content when the API sends none).
+    """A message with its conversation id, a canonical ``created_at`` and an id.
+
+    The id is derived from the content when the API sends none.
     """
     record = dict(message)
     record["conversation_id"] = conversation_id

@@ -38,7 +38,7 @@ class TapAimdoc(Tap):
                                 "whole days and maybe on created_at"),
         th.Property("page_size", th.IntegerType(minimum=1, maximum=100), default=100,
                     title="Page size", description="Records per request (at most 100)"),
-        th.Property("request_timeout", th.NumberType(minimum=1), default=60,
+        th.Property("request_timeout", th.NumberType(exclusive_minimum=0), default=60,
                     title="Request timeout", description="Seconds to wait for a response"),
         th.Property("max_tries", th.IntegerType(minimum=1), default=8, title="Max tries",
                     description="Tries per request on 429, 5xx, timeouts and broken "
@@ -64,14 +64,15 @@ class TapAimdoc(Tap):
         return [
             ContactsStream(self),
             ConversationsStream(self, current=current),
-            MessagesStream(self, current=current),
+            MessagesStream(self),
             TranscriptsStream(self, current=current),
             VisitorProfilesStream(self),
         ]
 
     def load_state(self, state: dict[str, Any]) -> None:
-        """Load bookmarks, and keep every other top-level key (e.g. the target's
-        ``salesforce_links``) so each STATE message carries it on.
+        """Load bookmarks, and keep every other top-level key.
+
+        Keys such as the target's ``salesforce_links`` ride along in each STATE message.
         """
         super().load_state(state)
         for key, value in state.items():

@@ -1,5 +1,6 @@
-"""Timestamps in one canonical form, ``2023-08-15T14:30:45.123Z``, so strings compare in time
-order (the SDK compares bookmark values as strings).
+"""Timestamps in one canonical form, ``2023-08-15T14:30:45.123Z``.
+
+Strings in that form compare in time order, and the SDK compares bookmark values as strings.
 """
 
 from __future__ import annotations

@@ -7,11 +7,14 @@ Every call takes and returns JSON. None needs an API key, none is counted or fau
 | ``GET /__emulator/stats`` | | clock, record counts, request counts, settings, faults |
 | ``GET /__emulator/requests?limit=N`` | | the latest API requests (never the key) |
 | ``POST /__emulator/reset`` | | baseline data, default settings, no faults, zero counts |
-| ``POST /__emulator/generate`` | ``{"seed": 7, "contacts": 1000, "free_mail_share": 0.2}`` | counts |
-| ``POST /__emulator/advance`` | ``{"days": 1, "new_contacts": 5, "after_requests": 40}`` | changes |
+| ``POST /__emulator/generate`` | ``{"seed": 7, "contacts": 1000, "free_mail_share": 0.2}`` |
+  counts |
+| ``POST /__emulator/advance`` | ``{"days": 1, "new_contacts": 5, "after_requests": 40}`` |
+  changes |
 | ``GET /__emulator/clock`` | | ``{"now": ...}`` |
 | ``GET|PUT /__emulator/config`` | ``{"date_filter": "updated_at", "sorted": false}`` | settings |
-| ``GET|PUT|DELETE /__emulator/faults`` | ``{"seed": 1, "rate_429": 0.2, "rate_503": 0.05}`` | faults |
+| ``GET|PUT|DELETE /__emulator/faults`` | ``{"seed": 1, "rate_429": 0.2, "rate_503": 0.05}`` |
+  faults |
 | ``POST /__emulator/keys`` | ``{"key": "ak_...", "api_access": true}`` | keys (masked) |
 | ``GET /__emulator/data`` / ``GET /__emulator/data/<kind>`` | | counts / all records |
 """

@@ -56,15 +56,17 @@ class AimdocApp:
             return self.admin.dispatch(endpoint.removeprefix("admin:"), request, args)
         self.backend.before_request()
         with self.backend.lock:
+            stats = self.backend.stats  # a reset while this request sleeps starts new stats
+            stats.arrive(endpoint)
             fault = self.backend.faults.decide(request.path)
         if fault.latency:
             time.sleep(fault.latency)
         response = self._fault(fault) or self._auth(request) or self._serve(
             endpoint, request, args)
         with self.backend.lock:
-            self.backend.stats.record(method=request.method, path=request.path,
-                                      endpoint=endpoint, query=dict(request.args),
-                                      status=response.status_code, fault=fault.status)
+            stats.record(method=request.method, path=request.path, endpoint=endpoint,
+                         query=dict(request.args), status=response.status_code,
+                         fault=fault.status)
         return response
 
     def _fault(self, fault: Fault) -> Response | None:

@@ -63,9 +63,7 @@ class Visit:
 
 @dataclass
 class Written:
-    """A written session: the conversation record, its messages, and when the visitor was
-    identified (the moment the contact was captured).
-    """
+    """A written session: conversation record, messages, and when the contact was captured."""
 
     conversation: dict
     messages: list[dict]

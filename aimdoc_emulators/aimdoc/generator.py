@@ -9,7 +9,7 @@ people, companies and sessions are forced to the awkward ones in ``vocabulary``.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from aimdoc_emulators.aimdoc import vocabulary as words
@@ -30,6 +30,7 @@ from aimdoc_emulators.aimdoc.people import (
     make_person,
     plan_duplicates,
     plan_email_kinds,
+    unique_email,
 )
 from aimdoc_emulators.aimdoc.timeutil import DEFAULT_NOW, iso, parse_iso
 
@@ -89,11 +90,6 @@ def generate_dataset(seed: int = 0, contacts: int = 200, **knobs: object) -> Dat
     return DatasetBuilder(options).build()
 
 
-def options_dict(options: GeneratorOptions) -> dict:
-    """The options as JSON-ready data."""
-    return {**asdict(options), "now": iso(options.now)}
-
-
 class DatasetBuilder:
     """Adds people, sessions and profiles to a data set from one seeded random source."""
 
@@ -140,7 +136,7 @@ class DatasetBuilder:
         duplicates = plan_duplicates(rng, kinds, options.duplicate_email_share)
         wanted = max(round(options.contacts * options.repeat_visitor_share), 1)
         repeat = set(rng.sample(range(options.contacts), min(options.contacts, wanted)))
-        edges = iter(words.EDGE_PEOPLE)
+        edges, taken = iter(words.EDGE_PEOPLE), set()
         planned: list[tuple[Person, int, int]] = []
         for index, kind in enumerate(kinds):
             visits = 1 + (rng.randint(1, 2) if index in repeat else 0)
@@ -153,7 +149,10 @@ class DatasetBuilder:
             edge = next(edges, None) if kind != NONE else None
             company = companies[index] if index < len(words.EDGE_COMPANIES) \
                 else rng.choice(companies)
-            planned.append((make_person(rng, kind, company, edge=edge), -1, visits))
+            person = make_person(rng, kind, company, edge=edge)
+            if person.email:
+                person = replace(person, email=unique_email(person.email, taken))
+            planned.append((person, -1, visits))
         return planned
 
     def add_contact(self, person: Person, *, start: datetime, visits: int = 1,
@@ -180,8 +179,8 @@ class DatasetBuilder:
             again = Visit(rng.choice(self.dataset.agents), visitor_id, begin, 0, person,
                           contact_id, capture=False)
             sessions.append(self._write(again, begin).conversation)
-        contact = self._contact(contact_id, person, agent, qualification, sessions,
-                                written.identified_at)
+        contact = self._contact(contact_id, person, agent=agent, qualification=qualification,
+                                sessions=sessions, identified_at=written.identified_at)
         self.dataset.contacts.append(contact)
         self._people[contact_id] = person
         self._statuses[contact_id] = contact["status"]
@@ -218,7 +217,7 @@ class DatasetBuilder:
         return [{"question_id": qid, "question": text, "answer": self.rng.choice(answers)}
                 for qid, text, answers in asked]
 
-    def _contact(self, contact_id: str, person: Person, agent: Agent, qualification: list,
+    def _contact(self, contact_id: str, person: Person, *, agent: Agent, qualification: list,
                  sessions: list[dict], identified_at: datetime) -> dict:
         rng, now = self.rng, self.dataset.now
         status = rng.choices(("new", "qualified", "disqualified"), (50, 35, 15))[0]

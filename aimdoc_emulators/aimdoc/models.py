@@ -8,9 +8,10 @@ has_more}``, ``data_only`` = ``{data}``, ``array`` = a bare list).
 
 from __future__ import annotations
 
+import inspect
 import random
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from aimdoc_emulators.aimdoc.faults import FaultConfig, FaultInjector
@@ -135,9 +136,14 @@ class AimdocBackend:
         return self.dataset.now
 
     def advance(self, seconds: float = 0, *, days: float = 0, hours: float = 0,
-                seed: int | str | None = None, **plan: object) -> dict:
-        """Move the clock forward and change the data (see ``timetravel``); return changes."""
-        total = int(seconds + hours * 3600 + days * 86400)
+                minutes: float = 0, seed: int | str | None = None, **plan: object) -> dict:
+        """Move the clock forward and change the data (see ``timetravel``); return changes.
+
+        ``plan`` takes ``new_contacts``, ``enriched_contacts``,
+        ``conversations_with_new_messages``, ``reactivated_conversations`` (counts) and
+        ``recent_days`` (which records may change; None: any).
+        """
+        total = int(seconds + minutes * 60 + hours * 3600 + days * 86400)
         with self.lock:
             self._advances += 1
             source = seed if seed is not None else \
@@ -148,7 +154,10 @@ class AimdocBackend:
             return changes.to_json()
 
     def schedule_advance(self, after_requests: int, **advance: object) -> None:
-        """Advance once the API has answered ``after_requests`` more requests."""
+        """Advance when ``after_requests`` more API requests have arrived (before the next)."""
+        inspect.signature(self.advance).bind(**advance)
+        Plan(seconds=0, **{k: v for k, v in advance.items()  # type: ignore[arg-type]
+                           if k not in ("days", "hours", "minutes", "seconds", "seed")})
         with self.lock:
             self._scheduled.append((self.stats.total + after_requests, advance))
 
@@ -163,12 +172,12 @@ class AimdocBackend:
     # -- queries -----------------------------------------------------------------------------
 
     def query(self, kind: str, filters: Filters) -> tuple[list[dict], int]:
-        """One page of a listing and the number of matching records. Hold ``lock`` while
-        using the rows: they are the live records.
+        """One page of a listing and the number of matching records.
+
+        Hold ``lock`` while using the rows: they are the live records.
         """
         with self.lock:
-            matching = [record for record in self._ordered(kind, filters.conversation_id)
-                        if self._matches(kind, record, filters)]
+            matching = self._matching(kind, filters)
             first = (filters.page - 1) * filters.per_page
             return matching[first:first + filters.per_page], len(matching)
 
@@ -186,6 +195,14 @@ class AimdocBackend:
         """How many records of each kind."""
         with self.lock:
             return self.dataset.counts()
+
+    def _matching(self, kind: str, filters: Filters) -> list[dict]:
+        """The records a query selects, filtered once and reused for its other pages."""
+        key = ("matching", kind, replace(filters, page=1, per_page=1))
+        if key not in self._cache:
+            self._cache[key] = [record for record in self._ordered(kind, filters.conversation_id)
+                                if self._matches(kind, record, filters)]
+        return self._cache[key]
 
     def _matches(self, kind: str, record: dict, filters: Filters) -> bool:
         field = DATE_FIELDS[kind][self.settings.date_filter == "updated_at"]

@@ -118,6 +118,17 @@ def make_person(rng: random.Random, kind: str, company: Company, *,
     return Person(first, last, company, email, title, phone)
 
 
+def unique_email(email: str, taken: set[str]) -> str:
+    """``email``, or ``jane.doe2@...`` if it is ``taken`` (ignoring case); then taken."""
+    local, _, domain = email.rpartition("@")
+    candidate, number = email, 1
+    while candidate.lower() in taken:
+        number += 1
+        candidate = f"{local}{number}@{domain}"
+    taken.add(candidate.lower())
+    return candidate
+
+
 def email_local_part(rng: random.Random, first: str, last: str) -> str:
     """A plausible mailbox name: ``jane.doe``, ``jdoe``, ``o'neill`` or ``jane+aimdoc``."""
     first_ascii, last_ascii = _ascii(first) or "user", _ascii(last) or "visitor"

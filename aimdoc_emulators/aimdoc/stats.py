@@ -6,7 +6,10 @@ from collections import Counter, deque
 
 
 class RequestStats:
-    """Counts API requests by endpoint, status and injected fault; keeps the latest ones."""
+    """Counts API requests and keeps the latest ones.
+
+    By endpoint on arrival; by status and injected fault when answered.
+    """
 
     def __init__(self, log_size: int = 5000) -> None:
         self.total = 0
@@ -16,11 +19,14 @@ class RequestStats:
         self._answers: Counter[tuple[str, int]] = Counter()
         self.log: deque[dict] = deque(maxlen=log_size)
 
-    def record(self, *, method: str, path: str, endpoint: str, query: dict, status: int,
-               fault: int | None = None) -> None:
-        """Count one answered API request."""
+    def arrive(self, endpoint: str) -> None:
+        """Count a request as it arrives (before any injected latency)."""
         self.total += 1
         self.by_endpoint[endpoint] += 1
+
+    def record(self, *, method: str, path: str, endpoint: str, query: dict, status: int,
+               fault: int | None = None) -> None:
+        """Log how a request was answered."""
         self.by_status[str(status)] += 1
         self._answers[endpoint, status] += 1
         if fault is not None:
