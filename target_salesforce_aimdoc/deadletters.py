@@ -33,7 +33,9 @@ class DeadLetters:
     def __init__(self, path: str | Path | None, *, durable: bool = True) -> None:
         self.path = Path(path) if path else None
         self.durable = durable and self.path is not None
-        self.lines: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []  # kept in memory only when not durable
+        self.count = 0
+        self._resolved: set[tuple[str, str]] = set()
         self._taken = False
 
     @property
@@ -89,29 +91,64 @@ class DeadLetters:
             "payload": json_safe(payload or {}),
             "record": json_safe(record) if record is not None else None,
         }
-        self.lines.append(line)
-        if self.durable:
-            assert self.path is not None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(_dumps(line))
+        self.count += 1
+        self._resolved.discard((outcome.stream, outcome.key))
+        if not self.durable:
+            self.lines.append(line)
+            return
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(_dumps(line))
+
+    def resolve(self, stream: str, keys: set[str]) -> None:
+        """Records that succeeded after all (e.g. notes whose contact synced): drop their lines."""
+        self._resolved |= {(stream, key) for key in keys}
+
+    def records(self, stream: str, keys: set[str]) -> list[dict[str, Any]]:
+        """Source records of ``stream`` with these keys among the run's dead letters."""
+        found: dict[str, dict[str, Any]] = {}
+        for line in self._run_lines():
+            if line["stream"] == stream and line["key"] in keys and line.get("record"):
+                found[line["key"]] = line["record"]
+        return list(found.values())
+
+    def _run_lines(self) -> Any:
+        if not self.durable:
+            yield from self.lines
+        elif self.path is not None and self.path.exists():
+            yield from _iter_lines(self.path)
 
     def write(self) -> None:
         """Rewrite the file with this run's dead letters (atomically); remove it if none."""
-        if self.path is None:
+        if self.path is None or not self.durable:
             return
-        if not self.lines:
-            self.path.unlink(missing_ok=True)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        kept = 0
+        if self.path.exists():
+            last = {}  # a record and object failing twice keeps its latest line
+            for number, line in enumerate(_iter_lines(self.path)):
+                last[(line["stream"], line["key"], line["object"])] = number
+            keep = set(last.values())
             temporary = self.path.with_suffix(self.path.suffix + ".tmp")
             with temporary.open("w", encoding="utf-8") as handle:
-                for line in self.lines:
-                    handle.write(_dumps(line))
+                for number, line in enumerate(_iter_lines(self.path)):
+                    if number in keep and (line["stream"], line["key"]) not in self._resolved:
+                        handle.write(_dumps(line))
+                        kept += 1
             os.replace(temporary, self.path)
-            LOGGER.warning("%d dead letters written to %s", len(self.lines), self.path)
+        if kept == 0:
+            self.path.unlink(missing_ok=True)
+        else:
+            LOGGER.warning("%d dead letters written to %s", kept, self.path)
         if self._taken and self.retrying is not None:
             self.retrying.unlink(missing_ok=True)
+
+
+def _iter_lines(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
 
 
 def _dumps(line: dict[str, Any]) -> str:

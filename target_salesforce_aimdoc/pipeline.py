@@ -66,7 +66,7 @@ class SyncRun:
             config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl",
             durable=not self.dry_run)
         self.notes = NoteSettings.from_config(config)
-        self.pending_notes: list[dict[str, Any]] = []
+        self.pending_notes: set[str] = set()  # conversation keys; records wait on disk
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
         self._fake_ids = itertools.count(1)
         self._warned_streams: set[str] = set()
@@ -215,9 +215,9 @@ class SyncRun:
         stream = self.notes.stream
         writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
         jobs, pending, anonymous = writer.jobs(transcripts)
-        self.pending_notes.extend(pending)
         for transcript in pending:  # on disk before the state moves past it
             key = str(transcript.get("conversation_id") or transcript.get("id"))
+            self.pending_notes.add(key)
             self.dead_letters.add(Outcome(stream, key, "Note", "skipped",
                                           reason="contact_not_synced"), transcript)
         for transcript in anonymous:
@@ -240,16 +240,15 @@ class SyncRun:
         """At the end of a run (every contact drained): notes whose contact synced meanwhile."""
         if self.notes is None or not self.pending_notes:
             return
-        waiting, self.pending_notes = self.pending_notes, []
-        waiting_keys = {str(t.get("conversation_id") or t.get("id")) for t in waiting}
-        self.dead_letters.lines = [line for line in self.dead_letters.lines if not (
-            line["stream"] == self.notes.stream and line["key"] in waiting_keys)]
-        self.run_notes(waiting)  # those still waiting are dead letters again
-        for transcript in self.pending_notes:
-            key = str(transcript.get("conversation_id") or transcript.get("id"))
-            self.report.records_seen[self.notes.stream] += 1
-            self.report.add(Outcome(self.notes.stream, key, "Note", "skipped",
-                                    reason="contact_not_synced"))
+        stream = self.notes.stream
+        waiting, self.pending_notes = self.pending_notes, set()
+        records = self.dead_letters.records(stream, waiting)
+        self.dead_letters.resolve(stream, waiting)  # those still waiting are added again
+        for start in range(0, len(records), self.batch_size):
+            self.run_notes(records[start:start + self.batch_size])
+        for key in self.pending_notes:
+            self.report.records_seen[stream] += 1
+            self.report.add(Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"))
 
     def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
                       batch: list[MappedRecord], first_outcome: int) -> None:
