@@ -39,7 +39,6 @@ class Link:
 
     ids: dict[str, str] = field(default_factory=dict)
     updated_at: dt.datetime | None = None
-    synced_at: dt.datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. a note's digest and records
 
     def to_json(self) -> dict[str, Any]:
@@ -49,16 +48,14 @@ class Link:
             data["meta"] = self.meta
         if self.updated_at:
             data["updated_at"] = _iso(self.updated_at)
-        if self.synced_at:
-            data["synced_at"] = _iso(self.synced_at)
-        return data
+        return data  # the state keeps links in sync order: no need for synced_at
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Link:
         """Read a state entry (unknown keys are ignored)."""
         ids = {name: str(data[name] or "") for name in OBJECTS if name in data}
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-        return cls(ids, _parse(data.get("updated_at")), _parse(data.get("synced_at")), meta)
+        return cls(ids, _parse(data.get("updated_at")), meta)
 
 
 class LinkStore:
@@ -68,9 +65,10 @@ class LinkStore:
         self.max_records = max_records
         self.instance_url: str | None = None
         self.links: OrderedDict[str, Link] = OrderedDict()
-        self.watermarks: dict[str, dt.datetime] = {}
+        # Both bounded like the links, so memory stays flat however many records a run sees.
+        self.watermarks: OrderedDict[str, dt.datetime] = OrderedDict()
+        self.changed: OrderedDict[str, None] = OrderedDict()
         self.loaded = False
-        self.changed: set[str] = set()
 
     @staticmethod
     def key(stream: str, source_key: str) -> str:
@@ -95,9 +93,10 @@ class LinkStore:
         if link.updated_at is None:
             return
         for record_id in filter(None, link.ids.values()):
-            known = self.watermarks.get(record_id)
-            if known is None or link.updated_at > known:
-                self.watermarks[record_id] = link.updated_at
+            known = self.watermarks.pop(record_id, None)
+            self.watermarks[record_id] = max(known, link.updated_at) if known else link.updated_at
+        while len(self.watermarks) > 4 * self.max_records:
+            self.watermarks.popitem(last=False)
 
     def get(self, stream: str, source_key: str) -> Link | None:
         """The link of a source record, if any."""
@@ -126,12 +125,14 @@ class LinkStore:
         link.meta.update(meta)
         if updated_at and (link.updated_at is None or updated_at > link.updated_at):
             link.updated_at = updated_at
-        link.synced_at = dt.datetime.now(dt.UTC)
         self.links[name] = link
         self._index(link)
-        self.changed.add(name)
+        self.changed.pop(name, None)
+        self.changed[name] = None
         while len(self.links) > self.max_records:
             self.links.popitem(last=False)
+        while len(self.changed) > self.max_records:
+            self.changed.popitem(last=False)
 
     def to_state(self) -> dict[str, Any]:
         """The ``salesforce_links`` state value."""
