@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from simple_salesforce import format_soql
 
-from target_salesforce_aimdoc.notes_render import RenderedNote, note_title, render_note
+from target_salesforce_aimdoc.notes_render import RenderedNote, render_note
 from target_salesforce_aimdoc.plan import Step
 from target_salesforce_aimdoc.salesforce import chunk_values
 from target_salesforce_aimdoc.writes import apply_steps
@@ -226,8 +226,3 @@ class NoteWriter:
         chunks = chunk_values(values, lambda part: format_soql(template, part))
         results = self.client.query_many([format_soql(template, chunk) for chunk in chunks])
         return [row for rows in results for row in rows]
-
-    @staticmethod
-    def titles_of(transcripts: list[dict[str, Any]]) -> list[str]:
-        """The note titles of transcripts (for tests and logs)."""
-        return [note_title(t) for t in transcripts]

@@ -8,7 +8,6 @@ exponential backoff and jitter. Secrets never appear in its log lines or excepti
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,9 +37,7 @@ from target_salesforce_aimdoc.auth import Login, SalesforceAuthError
 LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
 COLLECTION_SIZE = 200
 COMPOSITE_HEAVY = 5  # query or collection subrequests per Composite call
-MAX_QUERY_URI_CHARS = 8000
 MAX_SOQL_CHARS = 90_000  # in a Composite body: under the 100,000-character statement limit
-RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
 
 
 class StopRun(RuntimeError):
@@ -382,10 +379,6 @@ class SalesforceClient:
     def _data_path(self) -> str:
         return f"/services/data/v{self.api_version}"
 
-    def record_url(self, sobject: str, record_id: str) -> str:
-        """The Lightning URL of a record on this org."""
-        return f"{self.instance_url}/lightning/r/{sobject}/{record_id}/view"
-
     def _sf(self) -> Salesforce:
         if self.sf is None:
             self.login()
@@ -394,14 +387,12 @@ class SalesforceClient:
 
 
 def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
-                 limit: int = MAX_SOQL_CHARS, *, encoded: bool = False) -> list[list[str]]:
+                 limit: int = MAX_SOQL_CHARS) -> list[list[str]]:
     """Split values so each rendered query stays under ``limit`` characters.
 
-    ``encoded`` counts URL-encoded characters (for a query in a URI). Linear: each value's
-    share of the query is measured once.
+    Linear: each value's share of the query is measured once.
     """
-    def size(text: str) -> int:
-        return len(quote_plus(text)) if encoded else len(text)
+    size = len
 
     chunks: list[list[str]] = []
     current: list[str] = []
@@ -417,11 +408,3 @@ def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
     if current:
         chunks.append(current)
     return chunks
-
-
-_WS = re.compile(r"\s+")
-
-
-def one_line(soql: str) -> str:
-    """A query on one line (for logs)."""
-    return _WS.sub(" ", soql).strip()
