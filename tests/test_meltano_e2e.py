@@ -44,6 +44,10 @@ def meltano_env(tmp_path, salesforce_emulator, aimdoc_emulator):
 def test_meltano_run_twice_is_incremental(meltano_env, salesforce_emulator, aimdoc_emulator,
                                           tmp_path):
     seed_org(salesforce_emulator, 1, 200)  # the session's Aimdoc data set: seed 1, 200
+    tested = meltano("--environment", "demo", "test", "--all", env=meltano_env)
+    assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
+    assert "2 test(s) successful" in tested.stdout + tested.stderr
+    assert salesforce_emulator.stats()["records"]["created"] == 0  # the check writes nothing
     first = meltano("--environment", "demo", "run", "tap-aimdoc", "target-salesforce-aimdoc",
                     env=meltano_env)
     assert first.returncode == 0, first.stderr[-3000:]

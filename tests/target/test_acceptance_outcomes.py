@@ -88,7 +88,35 @@ def test_500_contacts_25_failures(salesforce_emulator, tmp_path):
     salesforce_emulator.reset()
     prepare(salesforce_emulator)
     strict = {**target_config(salesforce_emulator), **MAPPING, "max_error_rate": 0.01}
+
     result = run_cli(strict, text, tmp_path)
     assert result.returncode != 0
     assert "5.0% of records failed, above max_error_rate 1.0%" in result.stderr
     assert salesforce_emulator.backend.count("Lead") == 1 + 475
+
+
+def test_dry_run_on_500_contacts_plans_exactly_the_real_run(salesforce_emulator, tmp_path):
+    records, broken = dataset()
+    records = [r for r in records if r["id"] not in broken]  # 475 clean contacts
+    records += [{**r, "id": f"{r['id']}-again"} for r in records[:20]]  # repeated people
+    salesforce_emulator.seed({"records": {
+        "Lead": [{"LastName": "Known", "Company": "K", "Email": r["email"]}
+                 for r in records[100:110]],
+        "Account": [{"Name": "Known", "Website": "https://" + r["email"].split("@")[1]}
+                    for r in records[200:205] if "gmail" not in r["email"]]}})
+    config = {**target_config(salesforce_emulator), "sync_contacts": True,
+              "sync_accounts": True}
+    text = messages(records, schema=SCHEMA)
+    plan = run_cli({**config, "dry_run": True}, text, tmp_path)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert plan.stdout.strip() == ""  # no state from a dry run
+    stats = salesforce_emulator.stats()
+    assert stats["records"] == {"created": 0, "updated": 0, "deleted": 0, "by_object": {}}
+    assert stats["bulk_jobs"] == 0
+    planned = json.loads((Path(config["report_dir"]) / "run-report.json").read_text())
+    real = run_cli(config, text, tmp_path)
+    assert real.returncode == 0, real.stderr[-2000:]
+    done = json.loads((Path(config["report_dir"]) / "run-report.json").read_text())
+    assert planned["mode"] == "dry_run" and done["mode"] == "applied"
+    assert planned["counts"] == done["counts"]  # the plan said exactly what the run did
+    assert done["totals"]["created"] > 500
