@@ -33,13 +33,13 @@ def _parse(text: str | None) -> dt.datetime | None:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     """The Salesforce records one source record is synced to."""
 
     ids: dict[str, str] = field(default_factory=dict)
     updated_at: dt.datetime | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # e.g. a note's digest and records
+    meta: dict[str, Any] | None = None  # e.g. a note's digest and records
 
     def to_json(self) -> dict[str, Any]:
         """Compact JSON for the state."""
@@ -54,7 +54,7 @@ class Link:
     def from_json(cls, data: dict[str, Any]) -> Link:
         """Read a state entry (unknown keys are ignored)."""
         ids = {name: str(data[name] or "") for name in OBJECTS if name in data}
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else None
         return cls(ids, _parse(data.get("updated_at")), meta)
 
 
@@ -95,7 +95,7 @@ class LinkStore:
         for record_id in filter(None, link.ids.values()):
             known = self.watermarks.pop(record_id, None)
             self.watermarks[record_id] = max(known, link.updated_at) if known else link.updated_at
-        while len(self.watermarks) > 4 * self.max_records:
+        while len(self.watermarks) > self.max_records:
             self.watermarks.popitem(last=False)
 
     def get(self, stream: str, source_key: str) -> Link | None:
@@ -122,7 +122,8 @@ class LinkStore:
         name = self.key(stream, source_key)
         link = self.links.pop(name, None) or Link()
         link.ids[sobject] = record_id
-        link.meta.update(meta)
+        if meta:
+            link.meta = {**(link.meta or {}), **meta}
         if updated_at and (link.updated_at is None or updated_at > link.updated_at):
             link.updated_at = updated_at
         self.links[name] = link

@@ -114,13 +114,13 @@ class NoteWriter:
                 pending.append(transcript)
                 continue
             qualification = [{"question": q, "answer": a}
-                             for q, a in (contact.meta.get("q") or [])]
+                             for q, a in ((contact.meta or {}).get("q") or [])]
             note = render_note(transcript, qualification=qualification, kind=self.settings.kind,
                                budget=self.settings.budget,
                                aimdoc_app_url=self.settings.aimdoc_app_url)
             key = str(transcript.get("conversation_id") or transcript.get("id"))
             link = self.links.get(self.settings.stream, key)
-            job = NoteJob(key, note, sorted(set(targets)), dict(link.meta) if link else {})
+            job = NoteJob(key, note, sorted(set(targets)), dict(link.meta or {}) if link else {})
             jobs.append(job)
         return jobs, pending, anonymous
 
