@@ -181,6 +181,7 @@ class NoteWriter:
             if not step.record_id or step.action == "fail":
                 continue
             attached = {target for target, note in job.note_ids.items() if note == step.record_id}
+            job.note_ids.pop("", None)  # the found-by-title marker
             for target in job.targets:
                 job.note_ids[target] = step.record_id
                 if target not in attached:
@@ -188,6 +189,10 @@ class NoteWriter:
                         "ContentDocumentId": step.record_id, "LinkedEntityId": target,
                         "ShareType": "V", "Visibility": "AllUsers"}))
         self._apply(links)
+        for link in links:  # linked already (a retried call that had gone through): fine
+            if link.action == "fail" and all(e["statusCode"] == "DUPLICATE_VALUE"
+                                              for e in link.errors):
+                link.action, link.errors = "unchanged", []
         for job in jobs:
             job.steps += [link for link in links if link.match_key == job.key]
 
@@ -200,26 +205,38 @@ class NoteWriter:
                           if not target.startswith("DRYRUN")})  # planned, not in Salesforce
         if not targets:
             return
-        titles = {job.note.title for job in jobs}
-        found: dict[tuple[str, str], str] = {}  # (target, title) -> note id
         if self.sobject == "Note":
+            found: dict[tuple[str, str], str] = {}  # (parent, title) -> note id
             for row in self._query_in("SELECT Id, Title, ParentId FROM Note WHERE ParentId IN {}",
                                       targets):
                 found[(row["ParentId"], row["Title"])] = row["Id"]
-        else:
-            documents: dict[str, set[str]] = {}
+            for job in jobs:
+                job.note_ids = {target: found[(target, job.note.title)] for target in job.targets
+                                if (target, job.note.title) in found}
+            return
+        self._find_content_notes(jobs)
+
+    def _find_content_notes(self, jobs: list[NoteJob]) -> None:
+        """Find ContentNotes by title, then the records each is attached to.
+
+        A title is unique (it ends with the conversation's id), so this also finds a note left
+        unattached by a run that stopped between the note and its links.
+        """
+        by_title: dict[str, str] = {}
+        for row in self._query_in("SELECT Id, Title FROM ContentNote WHERE Title IN {} "
+                                  "ORDER BY CreatedDate", sorted({j.note.title for j in jobs})):
+            by_title.setdefault(row["Title"], row["Id"])  # oldest first: CreatedDate order
+        attached: dict[str, set[str]] = {}
+        if by_title:
             for row in self._query_in("SELECT ContentDocumentId, LinkedEntityId FROM "
-                                      "ContentDocumentLink WHERE LinkedEntityId IN {}", targets):
-                documents.setdefault(row["ContentDocumentId"], set()).add(row["LinkedEntityId"])
-            if documents:
-                for row in self._query_in("SELECT Id, Title FROM ContentNote WHERE Id IN {}",
-                                          sorted(documents)):
-                    if row["Title"] in titles:
-                        for target in documents[row["Id"]]:
-                            found[(target, row["Title"])] = row["Id"]
+                                      "ContentDocumentLink WHERE ContentDocumentId IN {}",
+                                      sorted(set(by_title.values()))):
+                attached.setdefault(row["ContentDocumentId"], set()).add(row["LinkedEntityId"])
         for job in jobs:
-            job.note_ids = {target: found[(target, job.note.title)] for target in job.targets
-                            if (target, job.note.title) in found}
+            note_id = by_title.get(job.note.title)
+            if note_id:  # attached targets keep it; the rest get a link (``_link_new...``)
+                job.note_ids = dict.fromkeys(attached.get(note_id, set()), note_id)
+                job.note_ids.setdefault("", note_id)
 
     def _query_in(self, template: str, values: list[str]) -> list[dict[str, Any]]:
         """One query per chunk of values, all in Composite calls."""

@@ -225,7 +225,16 @@ class SyncRun:
             self.report.records_seen[stream] += 1
             self.report.add(Outcome(stream, key, "Note", "skipped", reason="no_contact"))
         by_key = {str(t.get("conversation_id") or t.get("id")): t for t in transcripts}
-        for job in writer.write(jobs):
+        for attempt in range(1, AMBIGUOUS_TRIES + 1):
+            try:
+                written = writer.write(jobs)
+                break
+            except AmbiguousWrite as exc:
+                if attempt == AMBIGUOUS_TRIES:
+                    raise
+                LOGGER.warning("%s; finding the batch's notes again so none is made twice", exc)
+                jobs = writer.jobs(list(by_key.values()))[0]
+        for job in written:
             outcome = _note_outcome(stream, job)
             self.report.records_seen[stream] += 1
             self.report.add(outcome)
