@@ -124,17 +124,23 @@ class SyncRun:
         for record in records:
             self.report.records_seen[stream.name] += 1
             skip = skip_reason(record, stream, self.settings)
+            if skip is not None:  # filtered out: only its key is needed, not a mapping
+                self.report.add_skip(stream.name, self._key(stream, record), skip.rule)
+                continue
             mapped = map_record(record, stream, self.settings, self.describes)
             for warning in mapped.warnings:
                 LOGGER.warning(warning)
-            if skip is not None:
-                self.report.add_skip(stream.name, mapped.key or "?", skip.rule)
-                continue
             for issue in mapped.issues:
                 self.report.add_issue(mapped, issue)
             if mapped.ok and mapped.payloads:
                 batch.append(mapped)
         return batch
+
+    @staticmethod
+    def _key(stream: StreamConfig, record: dict[str, Any]) -> str:
+        with contextlib.suppress(ExpressionError):
+            return str(stream.key.evaluate(record))
+        return "?"
 
     def _skip_unchanged(self, batch: list[MappedRecord], objects: set[str]) -> list[MappedRecord]:
         """Records synced before and not changed since: no query, no write."""
@@ -279,10 +285,7 @@ class SyncRun:
                field: str | None) -> None:
         """A record refused before mapping (e.g. it violates its schema): report, dead letter."""
         stream = self.settings.stream(stream_name)
-        key = str(record.get("id", "?"))
-        if stream is not None:
-            with contextlib.suppress(ExpressionError):
-                key = str(stream.key.evaluate(record))
+        key = self._key(stream, record) if stream is not None else str(record.get("id", "?"))
         where = f" field {field}" if field else ""
         error = {"statusCode": code, "fields": [field] if field else [],
                  "message": f"stream {stream_name} record {key}{where}: {message}"}

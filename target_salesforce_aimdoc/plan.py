@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from target_salesforce_aimdoc.mapping import field_index, needs_write
+from target_salesforce_aimdoc.mapping import field_index, needs_write, required_on_create
 from target_salesforce_aimdoc.matching import pick
 
 if TYPE_CHECKING:
@@ -214,8 +214,7 @@ class Planner:
 
     def _required(self, sobject: str) -> list[str]:
         return [name for name, meta in self.fields.get(sobject, {}).items()
-                if meta.get("createable") and not meta.get("nillable", True)
-                and not meta.get("defaultedOnCreate")]
+                if required_on_create(meta)]
 
     def _defaults(self, sobject: str) -> dict[str, Any]:
         obj = self.stream.objects.get(sobject)
