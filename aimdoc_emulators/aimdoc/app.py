@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException
@@ -44,7 +45,9 @@ class AimdocApp:
     def __call__(self, environ: dict, start_response: object) -> Iterable[bytes]:
         """WSGI entry point."""
         request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
+        response = self.dispatch(request)
+        response.headers["Date"] = format_datetime(self.clock(), usegmt=True)
+        return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         """Route a request to the admin surface or to the API."""

@@ -11,10 +11,7 @@ takes the server's time from it (as tap-aimdoc does) lives in the emulator's tim
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from typing import TYPE_CHECKING, Self
-
-from werkzeug.serving import WSGIRequestHandler
 
 from aimdoc_emulators.aimdoc.app import AimdocApp
 from aimdoc_emulators.aimdoc.models import DEFAULT_API_KEY, NO_ACCESS_API_KEY, AimdocBackend
@@ -23,26 +20,6 @@ from aimdoc_emulators.server import ThreadedServer
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
-
-
-class _ClockRequestHandler(WSGIRequestHandler):
-    """Sends the app's clock as ``Date`` and logs requests only when asked to."""
-
-    verbose = False
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        clock = getattr(self.server.app, "clock", None)  # type: ignore[attr-defined]
-        if timestamp is not None or clock is None:
-            return super().date_time_string(timestamp)
-        return format_datetime(clock(), usegmt=True)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.verbose:
-            super().log_request(code, size)
-
-
-class _VerboseHandler(_ClockRequestHandler):
-    verbose = True
 
 
 class AimdocEmulator:
@@ -57,8 +34,8 @@ class AimdocEmulator:
                  **knobs: object) -> None:
         self.backend = AimdocBackend(seed, contacts, settings=settings, **knobs)
         self.app = AimdocApp(self.backend)
-        self.server = ThreadedServer(self.app, host=host, port=port, tls=tls, tls_dir=tls_dir)
-        self._handler = _VerboseHandler if verbose else _ClockRequestHandler
+        self.server = ThreadedServer(self.app, host=host, port=port, tls=tls, tls_dir=tls_dir,
+                                     access_log=verbose)
 
     @property
     def url(self) -> str:
@@ -83,19 +60,18 @@ class AimdocEmulator:
     def bind(self) -> Self:
         """Open the socket (the port is known afterwards) without serving yet."""
         self.server.bind()
-        self.server._server.RequestHandlerClass = self._handler
         return self
 
     def start(self) -> Self:
         """Serve on a background thread."""
-        if self.server._server is None:
+        if not self.server.bound:
             self.bind()
         self.server.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread (the command-line mode)."""
-        if self.server._server is None:
+        if not self.server.bound:
             self.bind()
         self.server.serve_forever()
 

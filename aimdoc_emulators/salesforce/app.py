@@ -31,6 +31,7 @@ from aimdoc_emulators.salesforce.responses import (
     SalesforceResponses,
     error_response,
 )
+from aimdoc_emulators.server import SOCKET_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -241,7 +242,7 @@ class _Drop(Exception):
 
 
 def _drop_socket(environ: dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
+    sock = environ.get(SOCKET_KEY)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
