@@ -23,11 +23,11 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_aimdoc.incremental import Since, starting_point
-from tap_aimdoc.paging import AimdocPaginator, read_page
+from tap_aimdoc.paging import AimdocPaginator, Page, read_page
 from tap_aimdoc.timestamps import canonical, format_timestamp, parse_http_date
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
@@ -134,6 +134,33 @@ class AimdocStream(RESTStream[int]):
         page = read_page(response.json(parse_float=decimal.Decimal))
         yield from self._paginator.accept(page) if self._paginator else page.records
 
+    def read_listing(self, path: str, params: dict, context: Context | None,
+                     ) -> Iterator[Page]:
+        """The pages of another listing (``path``), front to back.
+
+        Through the same requests as the stream's own listing: headers, retries, errors.
+        """
+        paginator = AimdocPaginator(self.page_size)
+        send = self.request_decorator(self._request)
+        while not paginator.finished:
+            prepared = self.build_prepared_request(
+                method="GET", url=f"{self.url_base}{path}", headers=self.http_headers,
+                params={"page": paginator.current_value, "per_page": self.page_size, **params})
+            response = send(prepared, context)
+            page = read_page(response.json(parse_float=decimal.Decimal))
+            paginator.accept(page)
+            yield page
+            if not page.records:
+                return
+            paginator.advance(response)
+
+    def _write_request_duration_log(self, endpoint: str, response: requests.Response,
+                                    context: Context | None, extra_tags: dict | None,
+                                    ) -> None:
+        """Tag the request metric with the path asked for, which need not be ``path``."""
+        asked = urlparse(response.url).path.removeprefix(urlparse(self.url_base).path)
+        super()._write_request_duration_log(asked or endpoint, response, context, extra_tags)
+
     def _in_api_order(self, records: list[dict]) -> bool:
         keys = [(str(canonical(r.get(self.order_field)) or ""), str(r.get(self.id_field) or ""))
                 for r in records]
@@ -228,6 +255,10 @@ class AimdocStream(RESTStream[int]):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Normalise the record; drop it unless it is newer than the starting point."""
+        return self.admit(row, context)
+
+    def admit(self, row: dict, context: Context | None) -> dict | None:
+        """The normalised record if it is newer than the starting point, else None."""
         record = self.normalize(row, context)
         return record if self.since.admits(record.get(self.replication_key)) else None
 

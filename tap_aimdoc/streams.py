@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tap_aimdoc import schemas
 from tap_aimdoc.client import AimdocStream
-from tap_aimdoc.incremental import Since, earliest
 from tap_aimdoc.timestamps import canonical
 
 if TYPE_CHECKING:
@@ -23,58 +22,23 @@ class ContactsStream(AimdocStream):
     schema = schemas.CONTACT
 
 
-class CurrentConversation:
-    """The conversation whose transcript is being synced.
+class ConversationListing(AimdocStream):
+    """The ``/conversations`` listing, read by updated_at; conversations and transcripts share it.
 
-    The parent hands it over here rather than through the SDK context, which is logged with
-    every request.
+    Each of the two keeps its own bookmark: either can be selected without the other.
     """
 
-    def __init__(self) -> None:
-        self.record: dict = {}
-        self.signpost: str | None = None  # the parent's: children's bookmarks never pass it
-
-
-class ConversationsStream(AimdocStream):
-    """Chat sessions; they reactivate and grow after creation."""
-
-    name = "conversations"
     path = "/conversations"
-    primary_keys = ("id",)
-    schema = schemas.CONVERSATION
     timestamp_fields = ("created_at", "updated_at", "last_message_at")
     replication_fallbacks = ("last_message_at", "created_at")
 
-    def __init__(self, *args: Any, current: CurrentConversation, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.current = current
 
-    def starting_since(self) -> Since:
-        """Its own bookmark, widened to what a selected child needs.
+class ConversationsStream(ConversationListing):
+    """Chat sessions; they reactivate and grow after creation."""
 
-        That is a child without a bookmark yet (newly selected), or any child when
-        conversations themselves are not selected.
-        """
-        own = super().starting_since()
-        children = [child for child in self.child_streams
-                    if isinstance(child, AimdocStream) and child.selected]
-        points = [own] if self.selected else []
-        points += [child.since for child in children
-                   if not self.selected or not child.stream_state.get("replication_key_value")]
-        return earliest(points) if points else own
-
-    def get_replication_key_signpost(self, context: Context | None = None) -> str:
-        """The server's time at the start of the listing, shared with the children.
-
-        A conversation changed after it is listed again next run, and so is its transcript.
-        """
-        self.current.signpost = super().get_replication_key_signpost(context)
-        return self.current.signpost
-
-    def get_child_context(self, record: dict, context: Context | None) -> dict:
-        """Children get the conversation id; the record itself waits in ``current``."""
-        self.current.record = record
-        return {"conversation_id": record["id"]}
+    name = "conversations"
+    primary_keys = ("id",)
+    schema = schemas.CONVERSATION
 
 
 class MessagesStream(AimdocStream):

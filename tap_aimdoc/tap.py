@@ -12,7 +12,6 @@ from tap_aimdoc.client import DEFAULT_API_URL
 from tap_aimdoc.streams import (
     ContactsStream,
     ConversationsStream,
-    CurrentConversation,
     MessagesStream,
     VisitorProfilesStream,
 )
@@ -59,13 +58,12 @@ class TapAimdoc(Tap):
     ).to_dict()
 
     def discover_streams(self) -> list:
-        """Contacts, conversations (with messages and transcripts), visitor profiles."""
-        current = CurrentConversation()
+        """Contacts, conversations, messages, transcripts, visitor profiles."""
         return [
             ContactsStream(self),
-            ConversationsStream(self, current=current),
+            ConversationsStream(self),
             MessagesStream(self),
-            TranscriptsStream(self, current=current),
+            TranscriptsStream(self),
             VisitorProfilesStream(self),
         ]
 

@@ -1,17 +1,22 @@
 """Transcripts: one record per new or changed conversation, with all its messages in order.
 
 A consumer (the Salesforce target's notes) can render a whole session from one record
-without holding the messages stream. The messages are fetched for each conversation
-(``/messages?conversation_id=``) and held for that conversation only.
+without holding the messages stream. The stream lists ``/conversations`` itself, with its own
+bookmark, spools the changed ones to a temporary SQLite file, then gathers their messages the
+cheaper of two ways (see ``gather``), and emits each transcript from the spool.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
 from tap_aimdoc import schemas
-from tap_aimdoc.client import AimdocStream
-from tap_aimdoc.streams import ConversationsStream, CurrentConversation, normalize_message
+from tap_aimdoc.gather import MessageGatherer
+from tap_aimdoc.spool import TranscriptSpool
+from tap_aimdoc.streams import ConversationListing
+from tap_aimdoc.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -23,77 +28,74 @@ CONTEXT_FIELDS = ("agent_id", "agent_name", "lead_id", "contact_id", "visitor_id
                   "page_url", "referrer", "utm", "session_url", "created_at", "updated_at",
                   "last_message_at")
 MESSAGE_FIELDS = ("id", "role", "sender_name", "content", "created_at")
+UTM_FIELDS = frozenset(schemas.TRANSCRIPT["properties"]["utm"]["properties"])
 
 
-class TranscriptsStream(AimdocStream):
+class TranscriptsStream(ConversationListing):
     """The session context of a conversation and its full, ordered message list."""
 
     name = "transcripts"
-    path = "/messages"
-    parent_stream_type = ConversationsStream
-    state_partitioning_keys = ()  # one bookmark, not one per conversation
     primary_keys = ("conversation_id",)
     schema = schemas.TRANSCRIPT
-    timestamp_fields = ("created_at", "updated_at", "last_message_at")
-    replication_fallbacks = ("last_message_at", "created_at")
-    order_field = "created_at"
-    read_backwards = False  # a conversation's messages are only appended
-
-    def __init__(self, *args: Any, current: CurrentConversation, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.current = current
-        self._warned = False
-        self._schema_written = False
-
-    def _write_schema_message(self) -> None:
-        """Write SCHEMA once per run, not once per conversation.
-
-        The SDK writes a child stream's schema for every parent record: kilobytes of
-        repetition per conversation for transcripts.
-        """
-        if not self._schema_written:
-            super()._write_schema_message()
-            self._schema_written = True
-
-    def get_replication_key_signpost(self, context: Context | None = None) -> str:
-        """The conversations listing's start (see ``ConversationsStream``)."""
-        return self.current.signpost or super().get_replication_key_signpost(context)
-
-    def query_params(self, context: Context | None) -> dict:
-        """All messages of the conversation, whatever their date."""
-        return {"conversation_id": (context or {}).get("conversation_id")}
+    # Records are built field by field from the schema (see ``header``): only the top level
+    # needs conforming, not every message.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """One transcript for the conversation in ``context``."""
-        conversation = self.current.record
-        if conversation.get("id") != (context or {}).get("conversation_id"):
-            return
-        yield transcript(conversation, self.conversation_messages(context))
+        """The transcript of every conversation changed since the bookmark."""
+        with TranscriptSpool(MESSAGE_FIELDS) as spool:
+            for row in self.request_records(context):
+                conversation = self.admit(row, context)
+                if conversation is not None:
+                    self.spool_conversation(spool, conversation)
+            if spool.count():
+                MessageGatherer(self, spool).gather()
+            for head, messages in spool.transcripts():
+                yield assemble(head, messages)
 
-    def conversation_messages(self, context: Context | None) -> list[dict]:
-        """The conversation's messages, normalised, oldest first."""
-        conversation_id = (context or {})["conversation_id"]
-        messages = []
-        for message in self.request_records(context):
-            if message.get("conversation_id") not in (None, conversation_id):
-                self._warn_foreign()
-                continue
-            messages.append(normalize_message(message, conversation_id))
-        return sorted(messages, key=lambda m: (m["created_at"] or "", m["id"]))
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Transcripts are built from conversations already normalised and filtered."""
+        return row
 
-    def _warn_foreign(self) -> None:
-        if not self._warned:
-            self._warned = True
-            self.logger.warning("The API ignored the conversation_id filter on /messages; "
-                                "messages of other conversations are skipped (slow).")
+    def spool_conversation(self, spool: TranscriptSpool, conversation: dict) -> None:
+        """Keep a changed conversation, with what tells the cost of fetching its messages."""
+        count = conversation.get("message_count")
+        expected = count if isinstance(count, int) and not isinstance(count, bool) else None
+        pages = max(1, -(-(expected or 0) // self.page_size))
+        spool.add_conversation(conversation["id"], header(conversation),
+                               created_day=start_day(conversation.get("created_at")),
+                               pages=pages, expected=expected)
+
+
+def start_day(created_at: Any) -> str | None:
+    """The UTC day of a timestamp, or None if it is not one."""
+    if not isinstance(created_at, str) or not created_at:
+        return None
+    try:
+        return parse_timestamp(created_at).date().isoformat()
+    except ValueError:
+        return None
+
+
+def header(conversation: dict) -> dict:
+    """The conversation part of its transcript record (``utm`` kept to its schema)."""
+    head = {"conversation_id": conversation["id"],
+            **{name: conversation.get(name) for name in CONTEXT_FIELDS}}
+    utm = head["utm"]
+    if isinstance(utm, dict) and not utm.keys() <= UTM_FIELDS:
+        head["utm"] = {key: value for key, value in utm.items() if key in UTM_FIELDS}
+    return head
 
 
 def transcript(conversation: dict, messages: list[dict]) -> dict:
     """The transcript record of a conversation and its (already ordered) messages."""
-    return {
-        "conversation_id": conversation["id"],
-        **{name: conversation.get(name) for name in CONTEXT_FIELDS},
-        "message_count": len(messages),
-        "messages": [{name: message.get(name) for name in MESSAGE_FIELDS}
-                     for message in messages],
-    }
+    return assemble(header(conversation),
+                    [tuple(m.get(name) for name in MESSAGE_FIELDS) for m in messages])
+
+
+def assemble(head: dict, messages: list[tuple]) -> dict:
+    """A transcript record from its header and its ordered messages' ``MESSAGE_FIELDS``."""
+    return {**head, "message_count": len(messages),
+            "messages": [dict(zip(MESSAGE_FIELDS, fields, strict=True))
+                         for fields in messages]}
+

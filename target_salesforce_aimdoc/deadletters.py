@@ -80,30 +80,32 @@ class DeadLetters:
     def add(self, outcome: Outcome, record: dict[str, Any] | None,
             payload: dict[str, Any] | None = None) -> None:
         """Keep one failed record and object (appended to the file at once when durable)."""
-        line = {
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "stream": outcome.stream,
-            "key": outcome.key,
-            "object": outcome.sobject,
-            "outcome": outcome.outcome,
-            "errors": [{"code": e.get("statusCode"), "message": e.get("message"),
-                        "fields": e.get("fields", [])} for e in outcome.errors],
-            "payload": json_safe(payload or {}),
-            "record": json_safe(record) if record is not None else None,
-        }
-        self.count += 1
-        self._resolved.discard((outcome.stream, outcome.key))
+        self.add_many([(outcome, record, payload)])
+
+    def add_many(self, entries: list[tuple[Outcome, dict[str, Any] | None,
+                                          dict[str, Any] | None]]) -> None:
+        """Keep failed records and objects: ``(outcome, source record, payload)`` each."""
+        if not entries:
+            return
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        lines = [_line(outcome, record, payload, now) for outcome, record, payload in entries]
+        self.count += len(lines)
+        self._resolved -= {(outcome.stream, outcome.key) for outcome, _, _ in entries}
         if not self.durable:
-            self.lines.append(line)
+            self.lines += lines
             return
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(_dumps(line))
+            handle.write("".join(map(_dumps, lines)))
 
     def resolve(self, stream: str, keys: set[str]) -> None:
         """Records that succeeded after all (e.g. notes whose contact synced): drop their lines."""
         self._resolved |= {(stream, key) for key in keys}
+
+    def unresolve(self, stream: str, keys: set[str]) -> None:
+        """Keep these records' lines after all (e.g. notes still waiting for their contact)."""
+        self._resolved -= {(stream, key) for key in keys}
 
     def records(self, stream: str, keys: set[str]) -> list[dict[str, Any]]:
         """Source records of ``stream`` with these keys among the run's dead letters."""
@@ -142,6 +144,21 @@ class DeadLetters:
             LOGGER.warning("%d dead letters written to %s", kept, self.path)
         if self._taken and self.retrying is not None:
             self.retrying.unlink(missing_ok=True)
+
+
+def _line(outcome: Outcome, record: dict[str, Any] | None, payload: dict[str, Any] | None,
+          time: str) -> dict[str, Any]:
+    return {
+        "time": time,
+        "stream": outcome.stream,
+        "key": outcome.key,
+        "object": outcome.sobject,
+        "outcome": outcome.outcome,
+        "errors": [{"code": e.get("statusCode"), "message": e.get("message"),
+                    "fields": e.get("fields", [])} for e in outcome.errors],
+        "payload": json_safe(payload or {}),
+        "record": json_safe(record) if record is not None else None,
+    }
 
 
 def _iter_lines(path: Path) -> Any:

@@ -1,7 +1,9 @@
-"""Reading the Singer message stream: a malformed stream fails fast, naming the line."""
+"""Reading the Singer message stream: ahead, on a thread; a bad line fails fast, named."""
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import RecordsWithoutSchemaException
@@ -26,7 +28,8 @@ class LineNumberedReader(SingerReader):
         """Process lines; a bad line or a RECORD before its SCHEMA names its line number."""
         self.line_number = 0
         try:
-            return super().process_lines(file_input, callbacks)
+            return super().process_lines(ReadAhead(file_input or self.default_input),
+                                         callbacks)
         except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
             text = str(self._current_message or "")[:200].strip()
             raise MalformedMessageStream(
@@ -39,3 +42,53 @@ class LineNumberedReader(SingerReader):
         if not isinstance(message, dict):
             raise InvalidInputLine("a Singer message must be a JSON object")
         return message
+
+
+class ReadAhead:
+    """The lines of a stream, read on a thread while the target works.
+
+    At most ``limit`` characters wait to be processed. Without this a tap writing into the
+    pipe stops whenever the target waits for Salesforce; with it the two overlap. The bound
+    keeps memory flat whatever the input's size.
+    """
+
+    def __init__(self, source: IO[str], limit: int = 32 * 1024 * 1024) -> None:
+        self._source, self._limit = source, limit
+        self._lines: deque[str] = deque()
+        self._size = 0
+        self._done = False
+        self._error: BaseException | None = None
+        self._ready = threading.Condition()
+        threading.Thread(target=self._fill, name="singer-input", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            for line in self._source:
+                with self._ready:
+                    while self._size >= self._limit:
+                        self._ready.wait()
+                    self._lines.append(line)
+                    self._size += len(line)
+                    self._ready.notify()
+        except BaseException as exc:  # handed to the reading thread
+            self._error = exc
+        finally:
+            with self._ready:
+                self._done = True
+                self._ready.notify()
+
+    def __iter__(self) -> ReadAhead:
+        return self
+
+    def __next__(self) -> str:
+        with self._ready:
+            while not self._lines and not self._done:
+                self._ready.wait()
+            if self._lines:
+                line = self._lines.popleft()
+                self._size -= len(line)
+                self._ready.notify()
+                return line
+        if self._error is not None:
+            raise self._error
+        raise StopIteration

@@ -193,8 +193,11 @@ class NoteWriter:
             if link.action == "fail" and all(e["statusCode"] == "DUPLICATE_VALUE"
                                               for e in link.errors):
                 link.action, link.errors = "unchanged", []
+        by_job: dict[str, list[Step]] = {}
+        for link in links:
+            by_job.setdefault(link.match_key, []).append(link)
         for job in jobs:
-            job.steps += [link for link in links if link.match_key == job.key]
+            job.steps += by_job.get(job.key, [])
 
     # ---------------------------------------------------------------- finding
     def _find_existing(self, jobs: list[NoteJob]) -> None:

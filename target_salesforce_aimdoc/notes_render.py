@@ -13,9 +13,10 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 TITLE_LIMIT = 80  # classic Note Title; used for both kinds so the title is one stable key
@@ -32,19 +33,37 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                           "'": "&#39;", "\n": "<br>"})
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]00:?00)\Z")
 _TOKEN = re.compile(r"</?(?:p|b|i|u|ul|ol|li|br)>|<br ?/>|&(?:amp|lt|gt|quot|#39);"
                     r"|&#(\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});")
 
 
 @dataclass(frozen=True)
 class RenderedNote:
-    """One conversation's note, ready for ContentNote (``html``) or classic Note (``text``)."""
+    """One conversation's note, ready for ContentNote (``html``) or classic Note (``text``).
+
+    The form the note is written in is rendered at once; the other one when first read.
+    """
 
     title: str
-    html: str
-    text: str
     truncated: int
-    digest: str
+    _html: Callable[[], str] = field(repr=False, compare=False)
+    _text: Callable[[], str] = field(repr=False, compare=False)
+
+    @cached_property
+    def html(self) -> str:
+        """The ContentNote body (HTML)."""
+        return self._html()
+
+    @cached_property
+    def text(self) -> str:
+        """The classic Note body (plain text)."""
+        return self._text()
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the HTML: what changes when the note must be rewritten."""
+        return hashlib.sha256(self.html.encode("utf-8")).hexdigest()
 
     def content_base64(self) -> str:
         """ContentNote ``Content``: base64 of the UTF-8 HTML."""
@@ -133,14 +152,18 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
         return (_header_part(header, html) + _answers_part(answers, hidden, html)
                 + ("<p><b>Transcript</b></p>" if html else "Transcript\n\n"))
 
+    times = [_utc(m.get("created_at")) for m in messages]
+
     def block(i: int, content: str, html: bool) -> str:
-        return _message_part(speakers[i], _utc(messages[i].get("created_at")), content, html)
+        return _message_part(speakers[i], times[i], content, html)
 
     contents = [clean_text(m.get("content")) for m in messages]
     used = _size(fixed(primary), primary)
     kept = 0
+    blocks: dict[int, str] = {}  # the primary form's blocks, as measured
     for i in range(total - 1, -1, -1):
-        step = _size(block(i, contents[i], primary), primary)
+        blocks[i] = block(i, contents[i], primary)
+        step = _size(blocks[i], primary)
         cut = total - kept - 1
         if used + step + (_size(_marker(cut, total, primary), primary) if cut else 0) > limit:
             break
@@ -150,19 +173,22 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
         room = (limit - used - _size(block(newest, MESSAGE_CUT, primary), primary)
                 - (_size(_marker(newest, total, primary), primary) if newest else 0))
         contents[newest] = _fit_chars(contents[newest], room, primary) + MESSAGE_CUT
+        blocks[newest] = block(newest, contents[newest], primary)
         kept = 1
     cut = total - kept
 
     def body(html: bool) -> str:
         parts = [fixed(html), _marker(cut, total, html) if cut else ""]
-        parts += [block(i, contents[i], html) for i in range(cut, total)]
+        parts += [blocks[i] if html == primary else block(i, contents[i], html)
+                  for i in range(cut, total)]
         if not total:
             parts.append("<p><i>No messages.</i></p>" if html else "No messages.\n")
         return "".join(parts)
 
-    html = body(True)
-    return RenderedNote(title=title, html=html, text=body(False).rstrip("\n"), truncated=cut,
-                        digest=hashlib.sha256(html.encode("utf-8")).hexdigest())
+    note = RenderedNote(title=title, truncated=cut, _html=lambda: body(True),
+                        _text=lambda: body(False).rstrip("\n"))
+    _ = note.html if primary else note.text  # the form that is written, rendered now
+    return note
 
 
 def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], agent: str,
@@ -349,5 +375,7 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _utc(value: Any) -> str:
+    if isinstance(value, str) and _CANONICAL.match(value):  # the tap's form: no parsing
+        return f"{value[:10]} {value[11:16]} UTC"
     moment = _moment(value)
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""

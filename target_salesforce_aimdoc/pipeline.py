@@ -215,17 +215,22 @@ class SyncRun:
                 self.links.record(stream, key, step.sobject, step.record_id or "",
                                   times.get((stream, key)), **meta)
 
-    def run_notes(self, transcripts: list[dict[str, Any]]) -> None:
-        """Keep one note per conversation current; park transcripts whose contact is unsynced."""
+    def run_notes(self, transcripts: list[dict[str, Any]], *, park: bool = True) -> set[str]:
+        """Keep one note per conversation current; return the keys whose contact is unsynced.
+
+        Those transcripts are parked in the dead letters (on disk before the state moves
+        past them) unless ``park`` is false (they are there already).
+        """
         assert self.notes is not None
         stream = self.notes.stream
         writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
         jobs, pending, anonymous = writer.jobs(transcripts)
-        for transcript in pending:  # on disk before the state moves past it
-            key = str(transcript.get("conversation_id") or transcript.get("id"))
-            self.pending_notes.add(key)
-            self.dead_letters.add(Outcome(stream, key, "Note", "skipped",
-                                          reason="contact_not_synced"), transcript)
+        waiting = {str(t.get("conversation_id") or t.get("id")): t for t in pending}
+        self.pending_notes |= waiting.keys()
+        if park:
+            self.dead_letters.add_many([
+                (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
+                 transcript, None) for key, transcript in waiting.items()])
         for transcript in anonymous:
             key = str(transcript.get("conversation_id") or transcript.get("id"))
             self.report.records_seen[stream] += 1
@@ -240,16 +245,19 @@ class SyncRun:
                     raise
                 LOGGER.warning("%s; finding the batch's notes again so none is made twice", exc)
                 jobs = writer.jobs(list(by_key.values()))[0]
+        failed = []
         for job in written:
             outcome = _note_outcome(stream, job)
             self.report.records_seen[stream] += 1
             self.report.add(outcome)
             if outcome.outcome == "failed":
-                self.dead_letters.add(outcome, by_key.get(job.key))
+                failed.append((outcome, by_key.get(job.key), None))
             else:
                 self.links.record(stream, job.key, "Note", outcome.record_id or "",
                                   None, notes=job.note_ids, digest=job.note.digest)
+        self.dead_letters.add_many(failed)
         self._progress()
+        return set(waiting)
 
     def _settle_pending_notes(self) -> None:
         """At the end of a run (every contact drained): notes whose contact synced meanwhile."""
@@ -258,9 +266,10 @@ class SyncRun:
         stream = self.notes.stream
         waiting, self.pending_notes = self.pending_notes, set()
         records = self.dead_letters.records(stream, waiting)
-        self.dead_letters.resolve(stream, waiting)  # those still waiting are added again
+        self.dead_letters.resolve(stream, waiting)  # a failure is added again
         for start in range(0, len(records), self.batch_size):
-            self.run_notes(records[start:start + self.batch_size])
+            self.run_notes(records[start:start + self.batch_size], park=False)
+        self.dead_letters.unresolve(stream, self.pending_notes)  # still parked: kept
         for key in self.pending_notes:
             self.report.records_seen[stream] += 1
             self.report.add(Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"))
@@ -273,13 +282,15 @@ class SyncRun:
             with contextlib.suppress(ExpressionError):  # already reported by mapping
                 sources[str(stream.key.evaluate(record))] = record
         mapped = {m.key: m for m in batch}
+        entries = []
         for outcome in self.report.outcomes[first_outcome:]:
             if outcome.outcome != "failed":
                 continue
             payload = mapped.get(outcome.key)
             fields = payload.payloads.get(outcome.sobject or "", {}) if payload else {}
-            self.dead_letters.add(outcome, sources.get(outcome.key),
-                                  {name: value for name, (value, _) in fields.items()})
+            entries.append((outcome, sources.get(outcome.key),
+                            {name: value for name, (value, _) in fields.items()}))
+        self.dead_letters.add_many(entries)
 
     def reject(self, stream_name: str, record: dict[str, Any], code: str, message: str,
                field: str | None) -> None:

@@ -39,6 +39,8 @@ def normalize_id(value: str) -> str | None:
         return None
     if len(value) == 15:
         return to18(value)
+    if to18(value[:15]) == value:  # already in canonical form (the common case)
+        return value
     chars = list(value[:15])
     for chunk in range(3):
         bits = _CHECKSUM_ALPHABET.index(value[15 + chunk].upper())

@@ -150,6 +150,8 @@ def _numeric(soql: str, pos: int) -> Token:
     return Token(NUMBER, text, pos, float(text) if "." in text else int(text))
 
 
+_PLAIN_RUN = re.compile(r"[^'\\]+")
+
 def _string(soql: str, start: int) -> Token:
     r"""Decode a single-quoted literal; keep a LIKE pattern with ``\%``/``\_`` still escaped."""
     value: list[str] = []
@@ -159,14 +161,14 @@ def _string(soql: str, start: int) -> Token:
     while True:
         if pos >= len(soql):
             raise malformed(soql, pos, "mismatched character '<EOF>' expecting '''")
-        char = soql[pos]
-        if char == "'":
-            break
-        if char != "\\":
-            value.append(char)
-            pattern.append(char)
-            pos += 1
+        run = _PLAIN_RUN.match(soql, pos)
+        if run:  # characters that stand for themselves, taken a run at a time
+            value.append(run.group(0))
+            pattern.append(run.group(0))
+            pos = run.end()
             continue
+        if soql[pos] == "'":
+            break
         decoded, width, kept = _escape(soql, start, pos)
         if kept:
             like_escape = like_escape or kept
@@ -175,7 +177,7 @@ def _string(soql: str, start: int) -> Token:
             value.append(decoded)
             pattern.append("\\\\" if decoded == "\\" else decoded)
         pos += width
-    if len(value) > MAX_LITERAL_CHARS:
+    if sum(map(len, value)) > MAX_LITERAL_CHARS:
         raise malformed(
             soql, start, f"String literal exceeds the maximum of {MAX_LITERAL_CHARS} characters"
         )

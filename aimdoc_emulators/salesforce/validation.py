@@ -30,6 +30,8 @@ _DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$"
 )
 NOTE_ALLOWED_TAGS = frozenset({"p", "b", "i", "u", "ul", "ol", "li", "br", "strong", "em"})
+_NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # controls but tab, CR, LF
+_NOTE_BARE = re.compile(r"[<>&\"']")
 _NOTE_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>")
 _NOTE_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#\d{1,7});")
 NOTE_CONTENT_ERROR = (
@@ -318,14 +320,14 @@ def decode_note_content(encoded: str) -> str:
 
 def note_content_is_valid(text: str) -> bool:
     """Allowed simple tags only, ``< > " ' &`` escaped, known entities, no control chars."""
-    if any(ord(char) < 32 and char not in "\n\r\t" for char in text):
+    if _NOTE_CONTROL.search(text):
         return False
     for match in _NOTE_TAG.finditer(text):
         if match.group(2).lower() not in NOTE_ALLOWED_TAGS:
             return False
     bare = _NOTE_TAG.sub("", text)
     bare = _NOTE_ENTITY.sub("", bare)
-    return not any(char in bare for char in "<>&\"'")
+    return not _NOTE_BARE.search(bare)
 
 
 def note_text_preview(text: str) -> str:

@@ -16,7 +16,7 @@ def contacts_requests(emulator, status=None):
 
 def test_a_429_and_503_storm_changes_nothing(aimdoc_emulator):
     """20 % of requests answered 429 and 5 % 503: the same output as a calm run."""
-    settings = config(aimdoc_emulator)
+    settings = config(aimdoc_emulator, page_size=20)  # small pages: many requests to fail
     calm = run_tap(settings)
     aimdoc_emulator.backend.set_faults({"seed": 7, "rate_429": 0.2, "rate_503": 0.05,
                                         "retry_after": 0})

@@ -1,0 +1,125 @@
+"""The messages of the changed conversations, gathered the cheaper of two ways each run.
+
+- One by one: ``/messages?conversation_id=`` per conversation, a request or more each
+  (``message_count`` tells how many). Cheap when few conversations changed.
+- A scan: the ``/messages`` listing read forward once, from the day the oldest of them
+  started minus ``lookback_days`` (a safety margin), keeping only their messages. Cheap on a
+  first sync, when most conversations changed.
+
+The scan's first page tells its length when the API reports a ``total``: the scan goes on only
+if it takes fewer requests than one by one would. Without a ``total`` it goes on while it has
+not cost as much as one by one would, then gives up for one by one (at worst twice the
+requests). It also gives up if messages do not say their conversation. After a scan, a
+conversation with fewer messages than its ``message_count`` is fetched on its own, so a
+message dated before the margin or left out of the listing is not lost.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tap_aimdoc.streams import normalize_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tap_aimdoc.client import AimdocStream
+    from tap_aimdoc.paging import Page
+    from tap_aimdoc.spool import TranscriptSpool
+
+MESSAGES = "/messages"
+
+
+class MessageGatherer:
+    """Fills a spool's conversations with their messages, for one stream's run."""
+
+    def __init__(self, stream: AimdocStream, spool: TranscriptSpool) -> None:
+        self.stream, self.spool = stream, spool
+        self._warned = False
+
+    def gather(self) -> None:
+        """Scan if that is cheaper (then fetch the short ones), else fetch one by one."""
+        budget = int(self.spool.pages())
+        if budget > 1 and self.scan(budget):
+            self.fetch_each(self.spool.short_conversation_ids())
+        else:
+            self.fetch_each(self.spool.conversation_ids())
+
+    # -- the scan ----------------------------------------------------------------------------
+
+    def scan(self, budget: int) -> bool:
+        """Read ``/messages`` forward; False (nothing kept) once it would cost ``budget``."""
+        day = self.scan_day()
+        params = {"start_date": day} if day else {}
+        for read, page in enumerate(self.stream.read_listing(MESSAGES, params, None), 1):
+            if read == 1 and not attributable(page.records):
+                return self._give_up("messages do not name their conversation")
+            if least_pages(page, read, self.stream.page_size) > budget:
+                return self._give_up(f"more than {budget} pages")
+            self.keep(page.records)
+        self.stream.logger.info("Transcripts: messages of %d conversations gathered by one "
+                                "scan of /messages from %s.", self.spool.count(),
+                                day or "the start")
+        return True
+
+    def scan_day(self) -> str | None:
+        """The oldest conversation's first day minus ``lookback_days`` (None: from the start)."""
+        day = self.spool.earliest_day()
+        if day is None:
+            return None
+        margin = timedelta(days=int(self.stream.config.get("lookback_days", 7)))
+        return (date.fromisoformat(day) - margin).isoformat()
+
+    def keep(self, records: list[dict]) -> None:
+        """Spool the messages of the page that belong to a changed conversation."""
+        wanted = self.spool.wanted(r.get("conversation_id") for r in records)
+        self.spool.add_messages(normalize_message(r, r["conversation_id"]) for r in records
+                                if r.get("conversation_id") in wanted)
+
+    def _give_up(self, reason: str) -> bool:
+        self.spool.forget_messages()
+        self.stream.logger.info("Transcripts: messages fetched per conversation (a scan of "
+                                "/messages would take %s).", reason)
+        return False
+
+    # -- one by one --------------------------------------------------------------------------
+
+    def fetch_each(self, conversation_ids: Iterable[Any]) -> None:
+        """Fetch and spool the messages of each conversation."""
+        for conversation_id in conversation_ids:
+            self.spool.add_messages(self.conversation_messages(conversation_id))
+
+    def conversation_messages(self, conversation_id: Any) -> list[dict]:
+        """One conversation's messages, normalised (others' left out, if the API sends any)."""
+        context = {"conversation_id": conversation_id}
+        messages = []
+        for page in self.stream.read_listing(MESSAGES, context, context):
+            for message in page.records:
+                if message.get("conversation_id") not in (None, conversation_id):
+                    self._warn_foreign()
+                    continue
+                messages.append(normalize_message(message, conversation_id))
+        return messages
+
+    def _warn_foreign(self) -> None:
+        if not self._warned:
+            self._warned = True
+            self.stream.logger.warning("The API ignored the conversation_id filter on "
+                                       "/messages; messages of other conversations are "
+                                       "skipped (slow).")
+
+
+def attributable(records: list[dict]) -> bool:
+    """Whether every message names its conversation (a scan needs that)."""
+    return all(record.get("conversation_id") is not None for record in records)
+
+
+def least_pages(page: Page, read: int, page_size: int) -> int:
+    """The fewest pages the listing can have, known after reading ``read`` of them."""
+    per_page = page.per_page or page_size
+    if page.total is not None:
+        return max(read, math.ceil(page.total / per_page))
+    more = page.has_more if page.has_more is not None else len(page.records) >= per_page
+    return read + 1 if more else read
