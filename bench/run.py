@@ -39,6 +39,20 @@ def peak_rss_mb(pid: int, peaks: dict[int, int]) -> None:
         time.sleep(0.05)
 
 
+def write_catalog(tap_config: Path, streams: list[str], work: Path) -> Path:
+    """The tap's discovered catalog with only ``streams`` selected (as Meltano's ``select``)."""
+    found = subprocess.run([str(BIN / "tap-aimdoc"), "--config", str(tap_config), "--discover"],
+                           check=True, capture_output=True, text=True).stdout
+    catalog = json.loads(found)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in streams
+    path = work / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
 def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Path,
              name: str, replay_input: Path | None = None) -> dict:
     """Run tap | target (or replay a saved tap output into the target); measure both."""
@@ -49,7 +63,8 @@ def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Pa
     target_cmd = [str(BIN / "target-salesforce-aimdoc"), "--config", str(target_config)]
     with state_out.open("w") as out, (work / f"{name}.target.log").open("w") as target_log:
         if replay_input is None:
-            tap_cmd = [str(BIN / "tap-aimdoc"), "--config", str(tap_config)]
+            tap_cmd = [str(BIN / "tap-aimdoc"), "--config", str(tap_config),
+                       "--catalog", str(work / "catalog.json")]
             if state is not None:
                 tap_cmd += ["--state", str(state)]
             with (work / f"{name}.tap.log").open("w") as tap_log:
@@ -99,6 +114,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         tap_config = work / "tap.json"
         tap_config.write_text(json.dumps({"api_key": aimdoc.api_key, "api_url": aimdoc.api_url,
                                           "start_date": "2020-01-01T00:00:00Z"}))
+        write_catalog(tap_config, args.streams, work)
         target_config = work / "target.json"
         target_config.write_text(json.dumps({
             "login_url": salesforce.url, "client_id": "demo-client-id",
@@ -125,7 +141,8 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         runs["incremental"] = summarize(incremental, before, salesforce.stats(), size)
         runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
                                                  if isinstance(v, int)}
-        return {"contacts": size, "latency_ms": args.latency_ms, "runs": runs,
+        return {"contacts": size, "latency_ms": args.latency_ms, "streams": args.streams,
+                "runs": runs,
                 "org": {k: salesforce.backend.count(k) for k in
                         ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")}}
     finally:
@@ -181,6 +198,9 @@ def main() -> None:
     parser.add_argument("--jitter-ms", type=float, default=20.0)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--streams", nargs="+", default=["contacts", "transcripts"],
+                        help="tap streams selected (default: those the target syncs, as the "
+                             "project's meltano.yml selects)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     results = []

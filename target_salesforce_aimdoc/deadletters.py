@@ -92,7 +92,7 @@ class DeadLetters:
         self.count += len(lines)
         self._resolved -= {(outcome.stream, outcome.key) for outcome, _, _ in entries}
         if not self.durable:
-            self.lines += lines
+            self.lines += map(json_safe, lines)
             return
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,8 +156,8 @@ def _line(outcome: Outcome, record: dict[str, Any] | None, payload: dict[str, An
         "outcome": outcome.outcome,
         "errors": [{"code": e.get("statusCode"), "message": e.get("message"),
                     "fields": e.get("fields", [])} for e in outcome.errors],
-        "payload": json_safe(payload or {}),
-        "record": json_safe(record) if record is not None else None,
+        "payload": payload or {},
+        "record": record,
     }
 
 
@@ -169,4 +169,10 @@ def _iter_lines(path: Path) -> Any:
 
 
 def _dumps(line: dict[str, Any]) -> str:
-    return json.dumps(line, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(line, ensure_ascii=False, default=_json_value) + "\n"
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON cannot carry as is (Decimals, datetimes, sets), as ``json_safe`` has it."""
+    safe = json_safe(value)
+    return str(safe) if safe is value else safe

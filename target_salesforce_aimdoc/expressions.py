@@ -23,6 +23,7 @@ import ast
 import datetime
 import hashlib
 import json
+import threading
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -245,17 +246,37 @@ class Scope:
         self.names.update(
             _=record, record=record, config=dict(config or {}), __stream_name__=stream
         )
-        self._evaluators: dict[int, _Evaluator] = {}
+        self._bound: dict[int, dict[str, Any]] = {}
 
     def evaluator(self, functions: dict[str, Any]) -> _Evaluator:
-        """An evaluator over this record for one function table (cached)."""
-        found = self._evaluators.get(id(functions))
-        if found is None:
+        """An evaluator over this record for one function table.
+
+        Setting up a simpleeval evaluator costs more than most evaluations, so one per
+        function table and thread is kept and pointed at this record before each use.
+        """
+        bound = self._bound.get(id(functions))
+        if bound is None:
             record = self.record
             bound = {**functions, "answer": lambda question: find_answer(record, question)}
-            found = _Evaluator(functions=bound, names=self.names)
-            self._evaluators[id(functions)] = found
-        return found
+            self._bound[id(functions)] = bound
+        evaluator = _shared_evaluator(functions)
+        evaluator.names, evaluator.functions = self.names, bound
+        return evaluator
+
+
+_SHARED = threading.local()
+
+
+def _shared_evaluator(functions: dict[str, Any]) -> _Evaluator:
+    """The current thread's evaluator for a function table."""
+    cache: dict[int, tuple[dict[str, Any], _Evaluator]] = _SHARED.__dict__.setdefault(
+        "evaluators", {})
+    hit = cache.get(id(functions))
+    if hit is None or hit[0] is not functions:
+        if len(cache) > 64:
+            cache.clear()
+        hit = cache[id(functions)] = (functions, _Evaluator(functions=dict(functions)))
+    return hit[1]
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ class MappedRecord:
 # --- describe helpers --------------------------------------------------------------------
 
 _INDEX_CACHE: dict[int, tuple[Mapping[str, Any], dict[str, dict[str, Any]]]] = {}
+_REQUIRED_CACHE: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
 
 
 def field_index(describe: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -104,6 +105,18 @@ def field_index(describe: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]
         _INDEX_CACHE.clear()
     _INDEX_CACHE[id(describe)] = (describe, index)
     return index
+
+
+def required_fields(fields: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Names of the fields required on create, of one ``field_index`` (cached per index)."""
+    hit = _REQUIRED_CACHE.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    names = [name for name, meta in fields.items() if required_on_create(meta)]
+    if len(_REQUIRED_CACHE) > 64:
+        _REQUIRED_CACHE.clear()
+    _REQUIRED_CACHE[id(fields)] = (fields, names)
+    return names
 
 
 def required_on_create(meta: Mapping[str, Any]) -> bool:
@@ -483,8 +496,7 @@ def _map_object(
     if obj.sobject == "Account" and out.domain and settings.account_match_field not in payload:
         match = _match_value(settings, out.domain, fields)
         payload[settings.account_match_field] = (match, "on_create")
-    missing = [name for name, meta in fields.items() if required_on_create(meta)]
-    if missing := [name for name in missing if name not in payload]:
+    if missing := [name for name in required_fields(fields) if name not in payload]:
         out.missing_required[obj.sobject] = missing
     out.issues.extend(issues)
     if not issues:

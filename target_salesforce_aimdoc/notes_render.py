@@ -31,8 +31,8 @@ _SHORT_ID = 12
 _NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                          "'": "&#39;", "\n": "<br>"})
+_UNCLEAN = re.compile(r"[\r\t\x85\u2028\u2029\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_TO_ESCAPE = re.compile(r"[&<>\"'\n]")
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]00:?00)\Z")
 _TOKEN = re.compile(r"</?(?:p|b|i|u|ul|ol|li|br)>|<br ?/>|&(?:amp|lt|gt|quot|#39);"
                     r"|&#(\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});")
@@ -97,6 +97,8 @@ def clean_text(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if not _UNCLEAN.search(text):  # the common case: nothing to change
+        return text
     return _CONTROL.sub("", _NEWLINES.sub("\n", text).replace("\t", " "))
 
 
@@ -342,7 +344,10 @@ def _line(value: Any) -> str:
 
 
 def _esc(text: str) -> str:
-    return text.translate(_ESCAPES)
+    if not _TO_ESCAPE.search(text):
+        return text
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;").replace("\n", "<br>"))
 
 
 def _size(text: str, html: bool) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from target_salesforce_aimdoc.mapping import field_index, needs_write, required_on_create
+from target_salesforce_aimdoc.mapping import field_index, needs_write, required_fields
 from target_salesforce_aimdoc.matching import pick
 
 if TYPE_CHECKING:
@@ -213,8 +213,7 @@ class Planner:
                           changes=changes)
 
     def _required(self, sobject: str) -> list[str]:
-        return [name for name, meta in self.fields.get(sobject, {}).items()
-                if required_on_create(meta)]
+        return required_fields(self.fields.get(sobject, {}))
 
     def _defaults(self, sobject: str) -> dict[str, Any]:
         obj = self.stream.objects.get(sobject)
