@@ -4,7 +4,8 @@
 
 For each size: a first sync (Account + Contact + Lead + transcript notes), an unchanged replay
 (the same messages sent again, with the first run's state), and an incremental run after the
-Aimdoc emulator's clock advances. It reports Salesforce API calls per 1,000 contacts (from the
+Aimdoc emulator's clock advances. Each emulator runs in its own process (the real services do
+not share our interpreter). It reports Salesforce API calls per 1,000 contacts (from the
 emulator's stats), wall time, contacts per second and the peak RSS of the tap and the target,
 as JSON (bench/results.json) and a markdown table (bench/results.md). Not a test: no asserts.
 """
@@ -19,9 +20,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from aimdoc_emulators.aimdoc.emulator import AimdocEmulator
-from aimdoc_emulators.salesforce.emulator import SalesforceEmulator
+import requests
+
+from aimdoc_emulators.aimdoc.models import DEFAULT_API_KEY as AIMDOC_KEY
 
 BIN = Path(sys.executable).parent
 
@@ -105,45 +108,92 @@ def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Pa
     }
 
 
+class EmulatorProcess:
+    """An emulator served by its own process (as the real services are not in ours).
+
+    Started from its command line; its admin surface (``/__emulator``) gives its stats.
+    """
+
+    def __init__(self, command: list[str], url_prefix: str) -> None:
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self.url, self.ca_file = "", None
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(url_prefix):
+                self.url = line.split()[-1]
+            elif line.startswith("CA file:"):
+                self.ca_file = line.split(":", 1)[1].strip()
+            if self.url and (self.ca_file or not self.url.startswith("https")):
+                break
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    def admin(self, method: str, name: str, body: dict | None = None) -> Any:
+        """One admin call, its JSON answer."""
+        response = requests.request(method, f"{self.url}/__emulator/{name}", json=body,
+                                    verify=self.ca_file or True, timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_emulators(size: int, args: argparse.Namespace, work: Path
+                    ) -> tuple[EmulatorProcess, EmulatorProcess]:
+    """The Aimdoc emulator with ``size`` contacts, and the Salesforce one with latency."""
+    aimdoc = EmulatorProcess([str(BIN / "aimdoc-emulator"), "--port", "0", "--seed",
+                              str(args.seed), "--contacts", str(size)],
+                             "Aimdoc emulator listening on")
+    salesforce = EmulatorProcess([str(BIN / "salesforce-emulator"), "--port", "0",
+                                  "--work-dir", str(work / "sf"),
+                                  "--latency-ms", str(args.latency_ms),
+                                  "--jitter-ms", str(args.jitter_ms)],
+                                 "Salesforce emulator at")
+    return aimdoc, salesforce
+
+
 def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
     """First sync, unchanged replay, incremental run for one data size."""
-    aimdoc = AimdocEmulator(seed=args.seed, contacts=size).start()
-    salesforce = SalesforceEmulator(work_dir=work / "sf", latency_ms=args.latency_ms,
-                                    jitter_ms=args.jitter_ms).start()
+    aimdoc, salesforce = start_emulators(size, args, work)
     try:
         tap_config = work / "tap.json"
-        tap_config.write_text(json.dumps({"api_key": aimdoc.api_key, "api_url": aimdoc.api_url,
+        tap_config.write_text(json.dumps({"api_key": AIMDOC_KEY,
+                                          "api_url": f"{aimdoc.url}/api/v1",
                                           "start_date": "2020-01-01T00:00:00Z"}))
         write_catalog(tap_config, args.streams, work)
         target_config = work / "target.json"
         target_config.write_text(json.dumps({
             "login_url": salesforce.url, "client_id": "demo-client-id",
-            "client_secret": "demo-client-secret", "ca_file": str(salesforce.ca_file),
+            "client_secret": "demo-client-secret", "ca_file": salesforce.ca_file,
             "sync_contacts": True, "sync_accounts": True,
             "batch_size_rows": args.batch_size, "report_dir": str(work / "report"),
             "dead_letter_path": str(work / "dead_letters.jsonl"),
             "link_state_max_records": max(50_000, size * 3),
         }))
+        stats = lambda: salesforce.admin("GET", "stats")  # noqa: E731
         runs = {}
-        before = salesforce.stats()
+        before = stats()
         first = pipeline(tap_config, target_config, None, work, "first")
-        runs["first_sync"] = summarize(first, before, salesforce.stats(), size)
-        before = salesforce.stats()
+        runs["first_sync"] = summarize(first, before, stats(), size)
+        before = stats()
         replay = pipeline(tap_config, target_config, None, work, "replay",
                           replay_input=with_state(first["tap_output"], first["state"], work))
-        runs["unchanged_replay"] = summarize(replay, before, salesforce.stats(), size)
-        changes = aimdoc.backend.advance(days=1, new_contacts=max(1, size // 50),
-                                         enriched_contacts=max(1, size // 50),
-                                         conversations_with_new_messages=max(1, size // 25))
-        before = salesforce.stats()
+        runs["unchanged_replay"] = summarize(replay, before, stats(), size)
+        changes = aimdoc.admin("POST", "advance", {
+            "days": 1, "new_contacts": max(1, size // 50),
+            "enriched_contacts": max(1, size // 50),
+            "conversations_with_new_messages": max(1, size // 25)})
+        before = stats()
         incremental = pipeline(tap_config, target_config, replay["state"] or first["state"],
                                work, "incremental")
-        runs["incremental"] = summarize(incremental, before, salesforce.stats(), size)
+        runs["incremental"] = summarize(incremental, before, stats(), size)
         runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
                                                  if isinstance(v, int)}
         return {"contacts": size, "latency_ms": args.latency_ms, "streams": args.streams,
                 "runs": runs,
-                "org": {k: salesforce.backend.count(k) for k in
+                "org": {k: len(salesforce.admin("GET", f"records/{k}")) for k in
                         ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")}}
     finally:
         aimdoc.stop()

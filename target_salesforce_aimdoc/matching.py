@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from simple_salesforce import format_soql
 
 from target_salesforce_aimdoc.domains import website_domain
-from target_salesforce_aimdoc.salesforce import chunk_values
+from target_salesforce_aimdoc.salesforce import chunk_in_values, chunk_values
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -127,7 +127,7 @@ class Matcher:
             return []
         template = f"SELECT {self._fields(sobject)} FROM {sobject} WHERE {field_name} IN {{}}"
         return [(sobject, format_soql(template, chunk))
-                for chunk in chunk_values(values, lambda part: format_soql(template, part))]
+                for chunk in chunk_in_values(values, template)]
 
     def _url_match_field(self) -> bool:
         match_field = self.settings.account_match_field

@@ -19,7 +19,7 @@ from simple_salesforce import format_soql
 
 from target_salesforce_aimdoc.notes_render import RenderedNote, render_note
 from target_salesforce_aimdoc.plan import Step
-from target_salesforce_aimdoc.salesforce import chunk_values
+from target_salesforce_aimdoc.salesforce import chunk_in_values
 from target_salesforce_aimdoc.writes import apply_steps
 
 if TYPE_CHECKING:
@@ -243,6 +243,6 @@ class NoteWriter:
 
     def _query_in(self, template: str, values: list[str]) -> list[dict[str, Any]]:
         """One query per chunk of values, all in Composite calls."""
-        chunks = chunk_values(values, lambda part: format_soql(template, part))
+        chunks = chunk_in_values(values, template)
         results = self.client.query_many([format_soql(template, chunk) for chunk in chunks])
         return [row for rows in results for row in rows]

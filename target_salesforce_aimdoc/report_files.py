@@ -84,7 +84,7 @@ def write(data: dict[str, Any], directory: str | Path) -> tuple[Path, Path]:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path = folder / "run-report.json", folder / "run-report.html"
-    json_path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False),
+    json_path.write_text(json.dumps(data, default=str, ensure_ascii=False),  # C encoder
                          encoding="utf-8")
     html_path.write_text(render_html(data), encoding="utf-8")
     return json_path, html_path
