@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import logging
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from target_salesforce_aimdoc import crm_objects, report_files
@@ -24,11 +25,14 @@ from target_salesforce_aimdoc.matching import Matcher, Matches
 from target_salesforce_aimdoc.notes import NoteJob, NoteSettings, NoteWriter, compact_qualification
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
-from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient
+from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient, StopRun
 from target_salesforce_aimdoc.settings import load_sync_settings
+from target_salesforce_aimdoc.worker import SerialWorker
 from target_salesforce_aimdoc.writes import apply_steps
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from target_salesforce_aimdoc.mapping import MappedRecord
     from target_salesforce_aimdoc.settings import StreamConfig
 
@@ -72,6 +76,34 @@ class SyncRun:
         self._warned_streams: set[str] = set()
         self._progress_at = time.monotonic()
         self._progress_every = float(config.get("progress_interval_seconds") or 30)
+        self.worker = SerialWorker()
+        self.ignored: Counter[str] = Counter()  # records of unsynced streams (reader thread)
+        self.stopped: str | None = None
+
+    # ---------------------------------------------------------------- handing over
+    def submit(self, call: Callable[..., Any], *args: Any) -> None:
+        """Run ``call(*args)`` on the worker, after what was submitted before.
+
+        A batch is synced there while the next one is read; a StopRun from an earlier
+        batch writes the report and is raised here.
+        """
+        self._stopping(self.worker.submit, call, *args)
+
+    def flush(self) -> None:
+        """Wait until everything submitted is synced (before state is emitted)."""
+        self._stopping(self.worker.flush)
+
+    def _stopping(self, call: Callable[..., Any], *args: Any) -> None:
+        try:
+            call(*args)
+        except StopRun as stop:
+            # Report and dead letters of what was done; the SDK emits no state for this
+            # drain, so the next run starts from the last committed state.
+            if self.stopped is None:
+                self.stopped = str(stop)
+                LOGGER.error("%s", stop)
+                self.finish(stopped=str(stop))
+            raise
 
     def _objects_needed(self) -> list[str]:
         objects = set(self.settings.sobjects)
@@ -323,8 +355,11 @@ class SyncRun:
         return self.settings.stream(stream_name) is not None or stream_name == notes
 
     def ignore(self, stream_name: str) -> None:
-        """Count a record of a stream the target does not sync."""
-        self._warn_unconfigured(stream_name, 1)
+        """Count a record of a stream the target does not sync (on the reader's thread)."""
+        if stream_name not in self.ignored:
+            LOGGER.warning("Stream %r is not in the `streams` setting; its records are ignored",
+                           stream_name)
+        self.ignored[stream_name] += 1
 
     def _warn_unconfigured(self, stream_name: str, count: int) -> None:
         if stream_name not in self._warned_streams:
@@ -352,6 +387,8 @@ class SyncRun:
 
     def finish(self, stopped: str | None = None) -> dict[str, Any]:
         """Write dead letters and the report, log the summary; raise past max_error_rate."""
+        self.report.records_seen.update(self.ignored)
+        self.ignored.clear()
         if stopped is None:
             self._settle_pending_notes()
         if not self.dry_run:

@@ -10,8 +10,6 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-from target_salesforce_aimdoc.salesforce import StopRun
-
 
 class CompiledValidator(BaseJSONSchemaValidator):
     """JSON Schema validation compiled to Python (an order of magnitude faster)."""
@@ -77,8 +75,8 @@ class SalesforceSink(BatchSink):
             path = list(getattr(cause, "path", None) or [])[1:]  # drop the leading "data"
             field = ".".join(str(part) for part in path) or None
             message = str(getattr(cause, "message", exc)).replace("data.", "", 1)
-            self.sync_target.sync_run.reject(self.stream_name, record, "INVALID_RECORD",
-                                             message, field)
+            run = self.sync_target.sync_run
+            run.submit(run.reject, self.stream_name, record, "INVALID_RECORD", message, field)
             return {**record, REJECTED: True}
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -102,11 +100,4 @@ class SalesforceSink(BatchSink):
         if run.notes is not None and self.stream_name == run.notes.stream:
             # A transcript is written after its contact's records exist: drain contacts first.
             self.sync_target.drain_stream(run.notes.contact_stream)
-        try:
-            run.run_batch(self.stream_name, records)
-        except StopRun as stop:
-            # Write the report and dead letters of what was done, then stop: the SDK emits no
-            # state for this drain, so the next run starts from the last committed state.
-            self.logger.error("%s", stop)
-            run.finish(stopped=str(stop))
-            raise
+        run.submit(run.run_batch, self.stream_name, records)  # synced while reading goes on

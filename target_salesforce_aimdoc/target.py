@@ -164,7 +164,12 @@ class TargetSalesforceAimdoc(Target):
         super()._process_state_message(message_dict)
 
     def _write_state_message(self, state: dict) -> None:
-        """Emit the tap's state with the link records added (nothing on a dry run)."""
+        """Emit the tap's state with the link records added (nothing on a dry run).
+
+        Only once every batch handed over is synced, so state never gets ahead of writes.
+        """
+        if "sync_run" in self.__dict__:
+            self.sync_run.flush()
         if self.config.get("dry_run"):
             self.logger.info("Dry run: no state emitted, so the next real run sees the same input")
             return
@@ -181,11 +186,16 @@ class TargetSalesforceAimdoc(Target):
             self.drain_one(self.get_sink(stream_name))
 
     def process_endofpipe(self) -> None:
-        """Drain everything (emitting state with the links), then log the run's summary."""
+        """Sync what is left, then emit state (with the links) and log the run's summary."""
+        if "sync_run" in self.__dict__:
+            for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+                self.drain_one(sink)
+            self.sync_run.flush()
         if not self._latest_state and self.links.changed:
             self._latest_state = {STATE_KEY: {}}  # emit the links when the tap sent no state
         super().process_endofpipe()
         if "sync_run" in self.__dict__:
+            self.sync_run.flush()
             self.sync_run.finish()
 
 
