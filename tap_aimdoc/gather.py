@@ -17,19 +17,26 @@ message dated before the margin or left out of the listing is not lost.
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tap_aimdoc.streams import normalize_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_aimdoc.client import AimdocStream
     from tap_aimdoc.paging import Page
     from tap_aimdoc.spool import TranscriptSpool
 
 MESSAGES = "/messages"
+# Conversations whose messages are fetched at once, one by one. (A scan reads its pages
+# strictly one after the other: reading ahead could miss a message shifted by an insert.)
+WORKERS = 4
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class MessageGatherer:
@@ -43,9 +50,9 @@ class MessageGatherer:
         """Scan if that is cheaper (then fetch the short ones), else fetch one by one."""
         budget = int(self.spool.pages())
         if budget > 1 and self.scan(budget):
-            self.fetch_each(self.spool.short_conversation_ids())
+            self.fetch_each(self.spool.short_conversations())
         else:
-            self.fetch_each(self.spool.conversation_ids())
+            self.fetch_each(self.spool.conversations())
 
     # -- the scan ----------------------------------------------------------------------------
 
@@ -75,8 +82,9 @@ class MessageGatherer:
     def keep(self, records: list[dict]) -> None:
         """Spool the messages of the page that belong to a changed conversation."""
         wanted = self.spool.wanted(r.get("conversation_id") for r in records)
-        self.spool.add_messages(normalize_message(r, r["conversation_id"]) for r in records
-                                if r.get("conversation_id") in wanted)
+        self.spool.add_messages((wanted[r["conversation_id"]],
+                                 normalize_message(r, r["conversation_id"]))
+                                for r in records if r.get("conversation_id") in wanted)
 
     def _give_up(self, reason: str) -> bool:
         self.spool.forget_messages()
@@ -86,13 +94,14 @@ class MessageGatherer:
 
     # -- one by one --------------------------------------------------------------------------
 
-    def fetch_each(self, conversation_ids: Iterable[Any]) -> None:
-        """Fetch and spool the messages of each conversation."""
-        for conversation_id in conversation_ids:
-            self.spool.add_messages(self.conversation_messages(conversation_id))
+    def fetch_each(self, conversations: Iterable[tuple[int, Any]]) -> None:
+        """Fetch and spool the messages of each (place, id) conversation, a few at a time."""
+        for seq, messages in bounded_map(self.conversation_messages, conversations, WORKERS):
+            self.spool.add_messages((seq, message) for message in messages)
 
-    def conversation_messages(self, conversation_id: Any) -> list[dict]:
-        """One conversation's messages, normalised (others' left out, if the API sends any)."""
+    def conversation_messages(self, conversation: tuple[int, Any]) -> tuple[int, list[dict]]:
+        """A (place, id) conversation's place and messages, normalised, others' left out."""
+        seq, conversation_id = conversation
         context = {"conversation_id": conversation_id}
         messages = []
         for page in self.stream.read_listing(MESSAGES, context, context):
@@ -101,7 +110,7 @@ class MessageGatherer:
                     self._warn_foreign()
                     continue
                 messages.append(normalize_message(message, conversation_id))
-        return messages
+        return seq, messages
 
     def _warn_foreign(self) -> None:
         if not self._warned:
@@ -123,3 +132,18 @@ def least_pages(page: Page, read: int, page_size: int) -> int:
         return max(read, math.ceil(page.total / per_page))
     more = page.has_more if page.has_more is not None else len(page.records) >= per_page
     return read + 1 if more else read
+
+
+def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``function`` of each item, on ``workers`` threads, in order; few results waiting."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="tap-aimdoc-fetch")
+    running: deque = deque()
+    try:
+        for item in items:
+            running.append(pool.submit(function, item))
+            if len(running) >= 2 * workers:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from tap_aimdoc.timestamps import parse_timestamp
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 
 @dataclass(frozen=True)
@@ -63,14 +59,3 @@ def starting_point(stream_state: dict, replication_key: str, start_date: str | N
             return Since(moment, inclusive=False)
     return Since(start, inclusive=True)
 
-
-def earliest(points: Iterable[Since]) -> Since:
-    """The starting point that keeps the most records."""
-    chosen: Since | None = None
-    for point in points:
-        if point.moment is None:
-            return point
-        if chosen is None or (point.moment, not point.inclusive) < (chosen.moment,
-                                                                    not chosen.inclusive):
-            chosen = point
-    return chosen or Since()

@@ -1,8 +1,9 @@
 """A temporary SQLite file holding one run's transcripts while their messages are gathered.
 
 The changed conversations and their messages go to disk, not to Python lists, so memory stays
-flat however many conversations changed. Messages are kept once per (conversation, id), and
-read back grouped per conversation, ordered by (``created_at``, id), in listing order.
+flat however many conversations changed. Messages are appended as they come (cheaper than
+keeping a sorted index up to date) and sorted once when read back: grouped per conversation in
+listing order, ordered by (``created_at``, id), a message that came twice kept once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import tempfile
-from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -26,27 +26,19 @@ CREATE TABLE conversations (
     pages INTEGER NOT NULL,
     expected INTEGER,
     header BLOB NOT NULL);
-CREATE TABLE messages (
-    conversation_id NOT NULL,
-    created_at NOT NULL,
-    id NOT NULL,
-    fields BLOB NOT NULL,
-    PRIMARY KEY (conversation_id, created_at, id)) WITHOUT ROWID;
+CREATE TABLE messages (seq INTEGER NOT NULL, created_at NOT NULL, id NOT NULL, fields BLOB);
+CREATE TABLE short (seq INTEGER PRIMARY KEY);
 """
 _ADD_CONVERSATION = """
 INSERT INTO conversations (id, created_day, pages, expected, header) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET created_day = excluded.created_day, pages = excluded.pages,
     expected = excluded.expected, header = excluded.header
 """
-_TRANSCRIPTS = """
-SELECT c.seq, c.header, m.fields FROM conversations c
-LEFT JOIN messages m ON m.conversation_id = c.id
-ORDER BY c.seq, m.created_at, m.id
-"""
-_SHORT = """
-SELECT c.seq, c.id FROM conversations c WHERE c.seq > ? AND c.expected >
-    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)
-ORDER BY c.seq LIMIT ?
+_FIND_SHORT = """
+INSERT INTO short SELECT c.seq FROM conversations c LEFT JOIN (
+    SELECT seq, COUNT(*) AS gathered FROM (SELECT DISTINCT seq, created_at, id FROM messages)
+    GROUP BY seq) m ON m.seq = c.seq
+WHERE c.expected > COALESCE(m.gathered, 0)
 """
 _BATCH = 500
 
@@ -115,41 +107,44 @@ class TranscriptSpool:
         ).fetchone()
         return None if unknown else earliest
 
-    def wanted(self, conversation_ids: Iterable[Any]) -> set:
-        """Those of ``conversation_ids`` that are in the spool."""
+    def wanted(self, conversation_ids: Iterable[Any]) -> dict[Any, int]:
+        """Those of ``conversation_ids`` that are in the spool, with their place in it."""
         ids = list(set(conversation_ids))
-        found: set = set()
+        found: dict[Any, int] = {}
         for first in range(0, len(ids), _BATCH):
             chunk = ids[first:first + _BATCH]
             marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in self._db.execute(
-                f"SELECT id FROM conversations WHERE id IN ({marks})", chunk))
+            found.update((cid, seq) for seq, cid in self._db.execute(
+                f"SELECT seq, id FROM conversations WHERE id IN ({marks})", chunk))
         return found
 
-    def conversation_ids(self) -> Iterator[Any]:
-        """Every conversation id, in listing order (read in batches)."""
+    def conversations(self) -> Iterator[tuple[int, Any]]:
+        """Each conversation's place and id, in listing order (read in batches)."""
         yield from self._batches("SELECT seq, id FROM conversations WHERE seq > ? "
                                  "ORDER BY seq LIMIT ?")
 
-    def short_conversation_ids(self) -> Iterator[Any]:
+    def short_conversations(self) -> Iterator[tuple[int, Any]]:
         """Conversations with fewer messages gathered than they say they have."""
-        yield from self._batches(_SHORT)
+        self._db.execute("DELETE FROM short")
+        self._db.execute(_FIND_SHORT)
+        yield from self._batches("SELECT seq, id FROM short JOIN conversations USING (seq) "
+                                 "WHERE seq > ? ORDER BY seq LIMIT ?")
 
-    def _batches(self, query: str) -> Iterator[Any]:
+    def _batches(self, query: str) -> Iterator[tuple[int, Any]]:
         last = -1
         while rows := self._db.execute(query, (last, _BATCH)).fetchall():
             last = rows[-1][0]
-            yield from (conversation_id for _, conversation_id in rows)
+            yield from rows
 
     # -- messages ----------------------------------------------------------------------------
 
-    def add_messages(self, messages: Iterable[dict]) -> None:
-        """Normalised messages (with their ``conversation_id``); repeats are ignored."""
+    def add_messages(self, messages: Iterable[tuple[int, dict]]) -> None:
+        """Normalised messages, each with its conversation's place (see ``wanted``)."""
         fields = self.message_fields
         self._db.executemany(
-            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?)",
-            ((m["conversation_id"], m["created_at"] or "", m["id"],
-              _dump(tuple(m.get(name) for name in fields))) for m in messages))
+            "INSERT INTO messages VALUES (?, ?, ?, ?)",
+            ((seq, m["created_at"] or "", m["id"], _dump(tuple(m.get(name) for name in fields)))
+             for seq, m in messages))
 
     def forget_messages(self) -> None:
         """Drop every gathered message."""
@@ -157,8 +152,15 @@ class TranscriptSpool:
 
     def transcripts(self) -> Iterator[tuple[dict, list[tuple]]]:
         """Each conversation's header and its messages' ``message_fields``, oldest first."""
-        rows = self._db.execute(_TRANSCRIPTS)
-        for _, group in groupby(rows, key=lambda row: row[0]):
-            first = next(group)
-            fields = [_load(row[2]) for row in (first, *group) if row[2] is not None]
-            yield _load(first[1]), fields
+        messages = self._db.execute("SELECT seq, created_at, id, fields FROM messages "
+                                    "ORDER BY seq, created_at, id")
+        pending = next(messages, None)
+        for seq, head in self._db.execute("SELECT seq, header FROM conversations ORDER BY seq"):
+            kept: list[tuple] = []
+            last = None
+            while pending is not None and pending[0] <= seq:
+                if pending[0] == seq and pending[1:3] != last:
+                    kept.append(_load(pending[3]))
+                    last = pending[1:3]
+                pending = next(messages, None)
+            yield _load(head), kept

@@ -5,8 +5,13 @@ Strings in that form compare in time order, and the SDK compares bookmark values
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+# Strings of this shape are canonical already, or not a timestamp at all (e.g. month 13):
+# either way ``canonical`` returns them unchanged.
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
 def parse_timestamp(value: str | datetime) -> datetime:
@@ -25,7 +30,7 @@ def format_timestamp(moment: datetime) -> str:
 
 def canonical(value: object) -> object:
     """A timestamp string in canonical form; anything else (None, garbage) unchanged."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or _CANONICAL.fullmatch(value):
         return value
     try:
         return format_timestamp(parse_timestamp(value))

@@ -180,7 +180,7 @@ def test_a_stream_selected_alone_keeps_its_own_bookmark(aimdoc_emulator):
     assert run_tap(settings, second.state, catalog=catalog).counts() == {}
 
 
-def test_a_newly_selected_child_gets_its_history(aimdoc_emulator):
+def test_a_newly_selected_transcripts_stream_gets_its_history(aimdoc_emulator):
     prepare(aimdoc_emulator, contacts=30)
     settings = config(aimdoc_emulator)
     first = run_tap(settings, catalog=select_only(settings, {"contacts", "conversations"}))
