@@ -102,6 +102,17 @@ class LinkStore:
         """The link of a source record, if any."""
         return self.links.get(self.key(stream, source_key))
 
+    def snapshot(self, keys: list[tuple[str, str]]) -> LinkStore:
+        """A copy of some links (``(stream, source key)`` pairs), for work on another thread."""
+        copy = LinkStore(self.max_records)
+        copy.instance_url = self.instance_url
+        for stream, source_key in keys:
+            link = self.get(stream, source_key)
+            if link is not None:
+                copy.links[self.key(stream, source_key)] = Link(
+                    dict(link.ids), link.updated_at, dict(link.meta) if link.meta else None)
+        return copy
+
     def watermark(self, record_id: str | None) -> dt.datetime | None:
         """The newest source ``updated_at`` written to a Salesforce record."""
         return self.watermarks.get(record_id) if record_id else None

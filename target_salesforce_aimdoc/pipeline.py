@@ -12,6 +12,7 @@ import itertools
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from target_salesforce_aimdoc import crm_objects, report_files
@@ -27,7 +28,7 @@ from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient, StopRun
 from target_salesforce_aimdoc.settings import load_sync_settings
-from target_salesforce_aimdoc.worker import SerialWorker
+from target_salesforce_aimdoc.worker import ParallelLane, SerialWorker
 from target_salesforce_aimdoc.writes import apply_steps
 
 if TYPE_CHECKING:
@@ -39,6 +40,25 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger("target_salesforce_aimdoc")
 DEFAULT_OUTPUT = "output/salesforce"
 AMBIGUOUS_TRIES = 3
+
+
+@dataclass
+class PreparedNotes:
+    """A batch of transcripts ready to be written on another thread."""
+
+    records: list[dict[str, Any]]
+    transcripts: dict[str, dict[str, Any]]  # by conversation key
+    links: LinkStore  # a copy of the links their notes need
+
+
+@dataclass
+class NotesResult:
+    """What writing a batch of notes did, waiting to be committed to the run."""
+
+    written: list[NoteJob]
+    pending: list[dict[str, Any]]  # their contact is not synced yet
+    anonymous: list[dict[str, Any]]  # no contact at all
+    by_key: dict[str, dict[str, Any]]
 
 
 class MaxErrorRateExceeded(RuntimeError):
@@ -77,6 +97,7 @@ class SyncRun:
         self._progress_at = time.monotonic()
         self._progress_every = float(config.get("progress_interval_seconds") or 30)
         self.worker = SerialWorker()
+        self.notes_lane = ParallelLane(2 if self.client.max_concurrency > 1 else 1)
         self.ignored: Counter[str] = Counter()  # records of unsynced streams (reader thread)
         self.stopped: str | None = None
 
@@ -91,6 +112,7 @@ class SyncRun:
 
     def flush(self) -> None:
         """Wait until everything submitted is synced (before state is emitted)."""
+        self._stopping(self.worker.submit, self._drain_notes)
         self._stopping(self.worker.flush)
 
     def _stopping(self, call: Callable[..., Any], *args: Any) -> None:
@@ -247,27 +269,48 @@ class SyncRun:
                 self.links.record(stream, key, step.sobject, step.record_id or "",
                                   times.get((stream, key)), **meta)
 
+    def dispatch_batch(self, stream_name: str, records: list[dict[str, Any]]) -> None:
+        """``run_batch`` on the worker thread; a notes batch goes to the notes lane.
+
+        Notes of different conversations need no order, so a few batches of them are
+        rendered and written at once; their outcomes are committed here, on this thread.
+        """
+        if self.notes is None or stream_name != self.notes.stream:
+            self.run_batch(stream_name, records)
+            return
+        prepared = self._prepare_notes(records)
+        for result in self.notes_lane.submit(set(prepared.transcripts), self._write_notes,
+                                             prepared):
+            self._commit_notes(result, park=True)
+
+    def _drain_notes(self) -> None:
+        for result in self.notes_lane.drain():
+            self._commit_notes(result, park=True)
+
     def run_notes(self, transcripts: list[dict[str, Any]], *, park: bool = True) -> set[str]:
         """Keep one note per conversation current; return the keys whose contact is unsynced.
 
         Those transcripts are parked in the dead letters (on disk before the state moves
         past them) unless ``park`` is false (they are there already).
         """
+        return self._commit_notes(self._write_notes(self._prepare_notes(transcripts)),
+                                  park=park)
+
+    def _prepare_notes(self, transcripts: list[dict[str, Any]]) -> PreparedNotes:
+        """The transcripts by key, and a copy of the links their notes need (this thread)."""
         assert self.notes is not None
-        stream = self.notes.stream
-        writer = NoteWriter(self.client, self.notes, self.links, dry_run=self.dry_run)
-        jobs, pending, anonymous = writer.jobs(transcripts)
-        waiting = {str(t.get("conversation_id") or t.get("id")): t for t in pending}
-        self.pending_notes |= waiting.keys()
-        if park:
-            self.dead_letters.add_many([
-                (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
-                 transcript, None) for key, transcript in waiting.items()])
-        for transcript in anonymous:
-            key = str(transcript.get("conversation_id") or transcript.get("id"))
-            self.report.records_seen[stream] += 1
-            self.report.add(Outcome(stream, key, "Note", "skipped", reason="no_contact"))
         by_key = {str(t.get("conversation_id") or t.get("id")): t for t in transcripts}
+        wanted = [(self.notes.stream, key) for key in by_key]
+        wanted += [(self.notes.contact_stream, str(t.get(self.notes.contact_key)))
+                   for t in transcripts if t.get(self.notes.contact_key)]
+        return PreparedNotes(transcripts, by_key, self.links.snapshot(wanted))
+
+    def _write_notes(self, prepared: PreparedNotes) -> NotesResult:
+        """Render and write the notes of prepared transcripts (any thread: no shared state)."""
+        assert self.notes is not None
+        writer = NoteWriter(self.client, self.notes, prepared.links, dry_run=self.dry_run)
+        transcripts, by_key = prepared.records, prepared.transcripts
+        jobs, pending, anonymous = writer.jobs(transcripts)
         for attempt in range(1, AMBIGUOUS_TRIES + 1):
             try:
                 written = writer.write(jobs)
@@ -276,14 +319,30 @@ class SyncRun:
                 if attempt == AMBIGUOUS_TRIES:
                     raise
                 LOGGER.warning("%s; finding the batch's notes again so none is made twice", exc)
-                jobs = writer.jobs(list(by_key.values()))[0]
+                jobs = writer.jobs(transcripts)[0]
+        return NotesResult(written, pending, anonymous, by_key)
+
+    def _commit_notes(self, result: NotesResult, *, park: bool) -> set[str]:
+        """Outcomes, links and dead letters of written notes (on the run's own thread)."""
+        assert self.notes is not None
+        stream = self.notes.stream
+        waiting = {str(t.get("conversation_id") or t.get("id")): t for t in result.pending}
+        self.pending_notes |= waiting.keys()
+        if park:
+            self.dead_letters.add_many([
+                (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
+                 transcript, None) for key, transcript in waiting.items()])
+        for transcript in result.anonymous:
+            key = str(transcript.get("conversation_id") or transcript.get("id"))
+            self.report.records_seen[stream] += 1
+            self.report.add(Outcome(stream, key, "Note", "skipped", reason="no_contact"))
         failed = []
-        for job in written:
+        for job in result.written:
             outcome = _note_outcome(stream, job)
             self.report.records_seen[stream] += 1
             self.report.add(outcome)
             if outcome.outcome == "failed":
-                failed.append((outcome, by_key.get(job.key), None))
+                failed.append((outcome, result.by_key.get(job.key), None))
             else:
                 self.links.record(stream, job.key, "Note", outcome.record_id or "",
                                   None, notes=job.note_ids, digest=job.note.digest)

@@ -100,4 +100,4 @@ class SalesforceSink(BatchSink):
         if run.notes is not None and self.stream_name == run.notes.stream:
             # A transcript is written after its contact's records exist: drain contacts first.
             self.sync_target.drain_stream(run.notes.contact_stream)
-        run.submit(run.run_batch, self.stream_name, records)  # synced while reading goes on
+        run.submit(run.dispatch_batch, self.stream_name, records)  # synced while reading goes on

@@ -1,4 +1,4 @@
-"""SerialWorker: the run's batches, in order, on one thread beside the message reader.
+"""Workers beside the message reader: batches in order, and independent work a few at once.
 
 The target hands each drained batch over and goes back to reading and validating the next
 one while Salesforce answers, so neither waits for the other. Batches still run one at a
@@ -8,12 +8,16 @@ attach to them), so matching always sees what earlier batches wrote.
 ``flush()`` waits until everything handed over has run: the target calls it before emitting
 state, so state never gets ahead of the writes. A failure stops the worker (nothing after it
 runs) and is raised again by every later ``submit`` or ``flush``.
+
+``ParallelLane`` runs work that needs no order (the notes of different conversations) a few
+calls at a time, so one batch's rendering overlaps another's wait for Salesforce.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,3 +60,47 @@ class SerialWorker:
                 self.error = exc
             finally:
                 self._calls.task_done()
+
+
+class ParallelLane:
+    """Up to ``width`` calls at once; calls whose keys overlap never run at the same time.
+
+    Results come back through ``submit`` (those finished meanwhile) and ``drain`` on the
+    caller's thread, so whatever they change is changed on that one thread. A call's
+    failure is raised there too.
+    """
+
+    def __init__(self, width: int = 2, name: str = "salesforce-notes") -> None:
+        self.width = max(1, width)
+        self._pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix=name)
+        self._running: dict[Future[Any], frozenset[str]] = {}
+
+    def submit(self, keys: set[str], call: Callable[..., Any], *args: Any) -> list[Any]:
+        """Start ``call(*args)`` when a thread is free and no running call shares a key.
+
+        Returns the results of the calls that finished meanwhile.
+        """
+        finished = self._collect(block=False)
+        while len(self._running) >= self.width or any(keys & held
+                                                      for held in self._running.values()):
+            finished += self._collect(block=True)
+        self._running[self._pool.submit(call, *args)] = frozenset(keys)
+        return finished
+
+    def drain(self) -> list[Any]:
+        """Wait for every running call; their results."""
+        results: list[Any] = []
+        while self._running:
+            results += self._collect(block=True)
+        return results
+
+    def _collect(self, *, block: bool) -> list[Any]:
+        if not self._running:
+            return []
+        done, _ = wait(self._running, timeout=None if block else 0,
+                       return_when=FIRST_COMPLETED)
+        results = []
+        for future in done:
+            del self._running[future]
+            results.append(future.result())
+        return results
