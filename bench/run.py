@@ -42,6 +42,19 @@ def peak_rss_mb(pid: int, peaks: dict[int, int]) -> None:
         time.sleep(0.05)
 
 
+def cpu_seconds_for_fixed_work() -> float:
+    """Seconds a fixed pure-Python workload takes now: this host's speed, run by run.
+
+    Shared virtual machines vary (the same run took 1.5x the CPU time at some hours here);
+    this figure tells a slow host from a slow change.
+    """
+    started = time.process_time()
+    total = 0
+    for number in range(3_000_000):
+        total += number % 7
+    return round(time.process_time() - started, 3)
+
+
 def write_catalog(tap_config: Path, streams: list[str], work: Path) -> Path:
     """The tap's discovered catalog with only ``streams`` selected (as Meltano's ``select``)."""
     found = subprocess.run([str(BIN / "tap-aimdoc"), "--config", str(tap_config), "--discover"],
@@ -62,6 +75,7 @@ def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Pa
     tap_out = work / f"{name}.singer"
     state_out = work / f"{name}.state.json"
     peaks: dict[int, int] = {}
+    probe = cpu_seconds_for_fixed_work()
     started = time.monotonic()
     target_cmd = [str(BIN / "target-salesforce-aimdoc"), "--config", str(target_config)]
     with state_out.open("w") as out, (work / f"{name}.target.log").open("w") as target_log:
@@ -100,6 +114,7 @@ def pipeline(tap_config: Path, target_config: Path, state: Path | None, work: Pa
         state_out.write_text(states[-1])
     return {
         "seconds": round(elapsed, 2),
+        "host_speed_probe_s": probe,
         "target_exit": target.returncode,
         "tap_peak_rss_mb": round(peaks.get(tap.pid, 0) / 1024, 1) if tap else None,
         "target_peak_rss_mb": round(peaks.get(target.pid, 0) / 1024, 1),
@@ -223,20 +238,22 @@ def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
         "tap_peak_rss_mb": run["tap_peak_rss_mb"],
         "target_peak_rss_mb": run["target_peak_rss_mb"],
         "target_exit": run["target_exit"],
+        "host_speed_probe_s": run["host_speed_probe_s"],
     }
 
 
 def markdown(results: list[dict]) -> str:
     """The results as a markdown table."""
     lines = ["| contacts | run | API calls | per 1,000 | created | updated | seconds | "
-             "contacts/s | tap RSS MB | target RSS MB |", "|---" * 10 + "|"]
+             "contacts/s | tap RSS MB | target RSS MB | host probe s |", "|---" * 11 + "|"]
     for result in results:
         for name, run in result["runs"].items():
             lines.append(
                 f"| {result['contacts']:,} | {name} | {run['api_calls']} | "
                 f"{run['api_calls_per_1000_contacts']} | {run['records_created']} | "
                 f"{run['records_updated']} | {run['seconds']} | {run['contacts_per_second']} | "
-                f"{run['tap_peak_rss_mb']} | {run['target_peak_rss_mb']} |")
+                f"{run['tap_peak_rss_mb']} | {run['target_peak_rss_mb']} | "
+                f"{run['host_speed_probe_s']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 
@@ -13,6 +14,7 @@ USER_ID = "0055e000000EMUL"  # the API (integration) user every login runs as
 ADMIN_ID = "0055e000000ADMN"  # the org's admin: seeded records were made by people
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def to18(id15: str) -> str:
     """Append the case-insensitivity checksum to a 15-character id (18 stays as is)."""
     if len(id15) == 18:

@@ -322,9 +322,9 @@ def note_content_is_valid(text: str) -> bool:
     """Allowed simple tags only, ``< > " ' &`` escaped, known entities, no control chars."""
     if _NOTE_CONTROL.search(text):
         return False
-    for match in _NOTE_TAG.finditer(text):
-        if match.group(2).lower() not in NOTE_ALLOWED_TAGS:
-            return False
+    names = {name for _, name, _ in _NOTE_TAG.findall(text)}  # each distinct tag once
+    if any(name.lower() not in NOTE_ALLOWED_TAGS for name in names):
+        return False
     bare = _NOTE_TAG.sub("", text)
     bare = _NOTE_ENTITY.sub("", bare)
     return not _NOTE_BARE.search(bare)
