@@ -156,3 +156,21 @@ def test_dry_run_writes_no_note(salesforce_emulator):
                                             [conversation("conv1", "c1", 3)]))
     assert salesforce_emulator.backend.count("ContentNote") == 0
     assert target.sync_run.report.count("created", "Note") == 1
+
+
+def test_a_conversation_in_several_batches_written_at_once_keeps_one_note(salesforce_emulator):
+    """Note batches are written two at a time; the same conversation in two of them (a tap
+    re-sending it) must still end with one note holding its newest messages."""
+    config = target_config(salesforce_emulator, sync_contacts=True, batch_size_rows=3)
+    people = [contact(f"c{n}", f"p{n}@acme{n}.com", company=f"Acme {n}") for n in range(6)]
+    batches = [conversation(f"conv{n % 4}", f"c{n % 6}", 2 + n) for n in range(12)]
+    newest = {}
+    for item in batches:
+        newest[item["conversation_id"]] = item  # the last one sent wins
+    target = run_target(config, stream_text(people, batches))
+    notes = notes_of(salesforce_emulator)
+    assert len(notes) == 4
+    for key, item in newest.items():
+        [body] = [text for title, text in notes.items() if title.endswith(key)]
+        assert f"message {item['message_count'] - 1}<" in body  # the newest message is shown
+    assert target.sync_run.report.count("failed") == 0
