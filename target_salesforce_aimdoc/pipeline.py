@@ -96,7 +96,7 @@ class SyncRun:
         self._warned_streams: set[str] = set()
         self._progress_at = time.monotonic()
         self._progress_every = float(config.get("progress_interval_seconds") or 30)
-        self.worker = SerialWorker()
+        self.worker = SerialWorker(depth=1)  # one batch waits while one is synced
         self.notes_lane = ParallelLane(2 if self.client.max_concurrency > 1 else 1)
         self.ignored: Counter[str] = Counter()  # records of unsynced streams (reader thread)
         self.stopped: str | None = None
