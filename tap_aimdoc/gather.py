@@ -12,6 +12,14 @@ not cost as much as one by one would, then gives up for one by one (at worst twi
 requests). It also gives up if messages do not say their conversation. After a scan, a
 conversation with fewer messages than its ``message_count`` is fetched on its own, so a
 message dated before the margin or left out of the listing is not lost.
+
+While the listing is seen in its [C] order, by (``created_at``, id) ascending (each page in
+order, each page after the one before), a page whose last message came at T means every
+message that came before T has been read: a conversation whose last message came before T and
+that has all the messages it says it has is complete, and its transcript goes out during the
+scan (see ``Frontier``). Once the order is broken, or cannot be told, the rest wait for the end.
+A message that comes during the scan to a conversation already out changes the conversation's
+``updated_at``, so the next run lists it again.
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tap_aimdoc.streams import normalize_message
+from tap_aimdoc.timestamps import all_canonical, canonical
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
     from tap_aimdoc.client import AimdocStream
     from tap_aimdoc.paging import Page
@@ -46,29 +56,40 @@ class MessageGatherer:
         self.stream, self.spool = stream, spool
         self._warned = False
 
-    def gather(self) -> None:
-        """Scan if that is cheaper (then fetch the short ones), else fetch one by one."""
+    def gather(self) -> Iterator[tuple[dict, list[tuple]]]:
+        """Scan if that is cheaper (then fetch the short ones), else fetch one by one.
+
+        Yields the transcripts (header, messages) known complete during a scan, marked done
+        in the spool; the others are in the spool when it ends.
+        """
         budget = int(self.spool.pages())
-        if budget > 1 and self.scan(budget):
+        if budget > 1 and (yield from self.scan(budget)):
             self.fetch_each(self.spool.short_conversations())
         else:
             self.fetch_each(self.spool.conversations())
 
     # -- the scan ----------------------------------------------------------------------------
 
-    def scan(self, budget: int) -> bool:
-        """Read ``/messages`` forward; False (nothing kept) once it would cost ``budget``."""
+    def scan(self, budget: int) -> Generator[tuple[dict, list[tuple]], None, bool]:
+        """Read ``/messages`` forward, yielding complete transcripts on the way.
+
+        False (the messages of those not yet out forgotten) once it would cost ``budget``.
+        """
         day = self.scan_day()
         params = {"start_date": day} if day else {}
+        frontier = Frontier()
         for read, page in enumerate(self.stream.read_listing(MESSAGES, params, None), 1):
             if read == 1 and not attributable(page.records):
                 return self._give_up("messages do not name their conversation")
             if least_pages(page, read, self.stream.page_size) > budget:
                 return self._give_up(f"more than {budget} pages")
             self.keep(page.records)
+            if (before := frontier.advance(page.records)) is not None:
+                yield from self.spool.finished(before)
         self.stream.logger.info("Transcripts: messages of %d conversations gathered by one "
-                                "scan of /messages from %s.", self.spool.count(),
-                                day or "the start")
+                                "scan of /messages from %s; %d transcripts out during the "
+                                "scan%s.", self.spool.count(), day or "the start",
+                                self.spool.done(), frontier.describe())
         return True
 
     def scan_day(self) -> str | None:
@@ -118,6 +139,46 @@ class MessageGatherer:
             self.stream.logger.warning("The API ignored the conversation_id filter on "
                                        "/messages; messages of other conversations are "
                                        "skipped (slow).")
+
+
+class Frontier:
+    """How far an in-order scan of ``/messages`` has read: every message that came before."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, str] | None = None
+        self.broken = False
+
+    def advance(self, records: list[dict]) -> str | None:
+        """After reading a page: every message before the returned moment has been read.
+
+        None from the first page out of order on (or without a time or id to order by).
+        """
+        if self.broken or not records:
+            return None
+        keys = order_keys(records)
+        if keys is None or not all(a <= b for a, b in pairwise(keys)) or (
+                self._last is not None and keys[0] <= self._last):
+            self.broken = True
+            return None
+        self._last = keys[-1]
+        return self._last[0]
+
+    def describe(self) -> str:
+        """Why transcripts may have waited for the end, for the log."""
+        return " (then /messages came out of created_at order)" if self.broken else ""
+
+
+def order_keys(messages: list[dict]) -> list[tuple[str, str]] | None:
+    """Each message's place in the listing's [C] order; None if one lacks a time or an id."""
+    stamps = [message.get("created_at") for message in messages]
+    if not all_canonical(stamps):
+        stamps = [canonical(stamp) for stamp in stamps]
+        if not all_canonical(stamps):
+            return None
+    ids = [message.get("id") for message in messages]
+    if None in ids or "" in ids:
+        return None
+    return list(zip(stamps, map(str, ids), strict=True))
 
 
 def attributable(records: list[dict]) -> bool:

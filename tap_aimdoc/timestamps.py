@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 # Strings of this shape are canonical already, or not a timestamp at all (e.g. month 13):
 # either way ``canonical`` returns them unchanged.
 _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_CANONICAL_LINES = re.compile(rf"(?:{_CANONICAL.pattern}\n)*{_CANONICAL.pattern}")
 
 
 def parse_timestamp(value: str | datetime) -> datetime:
@@ -36,6 +37,17 @@ def canonical(value: object) -> object:
         return format_timestamp(parse_timestamp(value))
     except ValueError:
         return value
+
+
+def is_canonical(value: object) -> bool:
+    """Whether a value is a timestamp string in canonical form (comparable as a string)."""
+    return isinstance(value, str) and _CANONICAL.fullmatch(value) is not None
+
+
+def all_canonical(values: list) -> bool:
+    """Whether every value is a timestamp string in canonical form (one match for all)."""
+    return all(isinstance(value, str) for value in values) and \
+        _CANONICAL_LINES.fullmatch("\n".join(values)) is not None
 
 
 def parse_http_date(value: str | None) -> datetime | None:

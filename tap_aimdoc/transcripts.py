@@ -3,7 +3,8 @@
 A consumer (the Salesforce target's notes) can render a whole session from one record
 without holding the messages stream. The stream lists ``/conversations`` itself, with its own
 bookmark, spools the changed ones to a temporary SQLite file, then gathers their messages the
-cheaper of two ways (see ``gather``), and emits each transcript from the spool.
+cheaper of two ways (see ``gather``), and emits each transcript from the spool: during a scan of
+``/messages`` as soon as the scan is past its last message, the others once all is gathered.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tap_aimdoc import schemas
 from tap_aimdoc.gather import MessageGatherer
 from tap_aimdoc.spool import TranscriptSpool
 from tap_aimdoc.streams import ConversationListing
-from tap_aimdoc.timestamps import parse_timestamp
+from tap_aimdoc.timestamps import is_canonical, parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,7 +50,8 @@ class TranscriptsStream(ConversationListing):
                 if conversation is not None:
                     self.spool_conversation(spool, conversation)
             if spool.count():
-                MessageGatherer(self, spool).gather()
+                for head, messages in MessageGatherer(self, spool).gather():
+                    yield assemble(head, messages)
             for head, messages in spool.transcripts():
                 yield assemble(head, messages)
 
@@ -64,7 +66,13 @@ class TranscriptsStream(ConversationListing):
         pages = max(1, -(-(expected or 0) // self.page_size))
         spool.add_conversation(conversation["id"], header(conversation),
                                created_day=start_day(conversation.get("created_at")),
-                               pages=pages, expected=expected)
+                               pages=pages, expected=expected, last_at=last_at(conversation))
+
+
+def last_at(conversation: dict) -> str | None:
+    """When the conversation's last message came (else its last change), if that is known."""
+    return next((conversation[name] for name in ("last_message_at", "updated_at")
+                 if is_canonical(conversation.get(name))), None)
 
 
 def start_day(created_at: Any) -> str | None:

@@ -44,9 +44,12 @@ def config(emulator: object, **overrides: object) -> dict:
 
 
 def run_tap(settings: dict, state: dict | None = None, catalog: dict | None = None,
-            ) -> SyncResult:
-    """Run one sync; a failure is kept in ``error`` with the output written before it."""
-    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+            stdout: io.TextIOBase | None = None) -> SyncResult:
+    """Run one sync; a failure is kept in ``error`` with the output written before it.
+
+    The tap writes to ``stdout`` if given (a seekable text stream).
+    """
+    stdout = stdout or io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     stderr = io.StringIO()
     result = SyncResult()
     with redirect_stdout(stdout), redirect_stderr(stderr):

@@ -114,18 +114,21 @@ def test_a_scan_from_the_oldest_changed_conversation_minus_the_lookback(aimdoc_e
         (date.fromisoformat(oldest[:10]) - timedelta(days=2)).isoformat()}
 
 
+@pytest.mark.parametrize("late", [False, True], ids=["early", "late"])
 @pytest.mark.parametrize("sorted_", [True, False], ids=["sorted", "unsorted"])
 def test_messages_added_during_the_scan_are_neither_doubled_nor_lost(aimdoc_emulator,
-                                                                     sorted_):
+                                                                     sorted_, late):
     """New messages land in the listing while it is scanned (unsorted: in the middle,
     shifting the pages behind them): each transcript still has every message of before the
-    change, once and in order, and the next run brings the changed conversations whole."""
+    change, once and in order, and the next run brings the changed conversations whole.
+    Late in a sorted scan, some changed conversations are out already, without them."""
     backend = aimdoc_emulator.backend
     backend.configure(sorted=sorted_, envelope="data_only", date_filter="updated_at")
     backend.generate(seed=23, contacts=50)
     before = {m["id"] for m in backend.records("messages")}
     settings, catalog = transcripts_only(aimdoc_emulator, page_size=10)
-    backend.schedule_advance(20, minutes=30, conversations_with_new_messages=15,
+    after = int(0.8 * len(before) / 10) if late else 20
+    backend.schedule_advance(after, minutes=30, conversations_with_new_messages=15,
                              new_contacts=3, reactivated_conversations=3, recent_days=None)
     first = run_tap(settings, catalog=catalog)
     assert backend.now.minute == 30  # the advance did happen mid-run
@@ -140,6 +143,9 @@ def test_messages_added_during_the_scan_are_neither_doubled_nor_lost(aimdoc_emul
         mine = {i for i, m in final.items() if m["conversation_id"] == transcript[
             "conversation_id"]}
         assert mine & before <= set(ids) <= mine
+    out_before_their_change = [t for t in first.records["transcripts"] if len(
+        t["messages"]) < sum(m["conversation_id"] == t["conversation_id"] for m in final.values())]
+    assert out_before_their_change or not (late and sorted_)
     second = run_tap(settings, first.state, catalog=catalog)
     latest = {t["conversation_id"]: t for run in (first, second)
               for t in run.records["transcripts"]}
