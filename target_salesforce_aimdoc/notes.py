@@ -72,6 +72,11 @@ class NoteJob:
     steps: list[Step] = field(default_factory=list)
 
 
+def transcript_key(transcript: dict[str, Any]) -> str:
+    """A transcript's key: its conversation id."""
+    return str(transcript.get("conversation_id") or transcript.get("id"))
+
+
 def compact_qualification(value: Any) -> list[list[str]] | None:
     """Qualification answers small enough to keep in a link record."""
     if not isinstance(value, list):
@@ -118,7 +123,7 @@ class NoteWriter:
             note = render_note(transcript, qualification=qualification, kind=self.settings.kind,
                                budget=self.settings.budget,
                                aimdoc_app_url=self.settings.aimdoc_app_url)
-            key = str(transcript.get("conversation_id") or transcript.get("id"))
+            key = transcript_key(transcript)
             link = self.links.get(self.settings.stream, key)
             job = NoteJob(key, note, sorted(set(targets)), dict(link.meta or {}) if link else {})
             jobs.append(job)

@@ -23,7 +23,13 @@ from target_salesforce_aimdoc.filters import skip_reason
 from target_salesforce_aimdoc.links import LinkStore
 from target_salesforce_aimdoc.mapping import map_record
 from target_salesforce_aimdoc.matching import Matcher, Matches
-from target_salesforce_aimdoc.notes import NoteJob, NoteSettings, NoteWriter, compact_qualification
+from target_salesforce_aimdoc.notes import (
+    NoteJob,
+    NoteSettings,
+    NoteWriter,
+    compact_qualification,
+    transcript_key,
+)
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient, StopRun
@@ -299,7 +305,7 @@ class SyncRun:
     def _prepare_notes(self, transcripts: list[dict[str, Any]]) -> PreparedNotes:
         """The transcripts by key, and a copy of the links their notes need (this thread)."""
         assert self.notes is not None
-        by_key = {str(t.get("conversation_id") or t.get("id")): t for t in transcripts}
+        by_key = {transcript_key(t): t for t in transcripts}
         wanted = [(self.notes.stream, key) for key in by_key]
         wanted += [(self.notes.contact_stream, str(t.get(self.notes.contact_key)))
                    for t in transcripts if t.get(self.notes.contact_key)]
@@ -326,16 +332,16 @@ class SyncRun:
         """Outcomes, links and dead letters of written notes (on the run's own thread)."""
         assert self.notes is not None
         stream = self.notes.stream
-        waiting = {str(t.get("conversation_id") or t.get("id")): t for t in result.pending}
+        waiting = {transcript_key(t): t for t in result.pending}
         self.pending_notes |= waiting.keys()
         if park:
             self.dead_letters.add_many([
                 (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
                  transcript, None) for key, transcript in waiting.items()])
         for transcript in result.anonymous:
-            key = str(transcript.get("conversation_id") or transcript.get("id"))
             self.report.records_seen[stream] += 1
-            self.report.add(Outcome(stream, key, "Note", "skipped", reason="no_contact"))
+            self.report.add(Outcome(stream, transcript_key(transcript), "Note", "skipped",
+                                    reason="no_contact"))
         failed = []
         for job in result.written:
             outcome = _note_outcome(stream, job)
@@ -415,17 +421,18 @@ class SyncRun:
 
     def ignore(self, stream_name: str) -> None:
         """Count a record of a stream the target does not sync (on the reader's thread)."""
-        if stream_name not in self.ignored:
-            LOGGER.warning("Stream %r is not in the `streams` setting; its records are ignored",
-                           stream_name)
+        self._warn_once(stream_name)
         self.ignored[stream_name] += 1
 
     def _warn_unconfigured(self, stream_name: str, count: int) -> None:
+        self._warn_once(stream_name)
+        self.report.records_seen[stream_name] += count
+
+    def _warn_once(self, stream_name: str) -> None:
         if stream_name not in self._warned_streams:
+            self._warned_streams.add(stream_name)
             LOGGER.warning("Stream %r is not in the `streams` setting; its records are ignored",
                            stream_name)
-            self._warned_streams.add(stream_name)
-        self.report.records_seen[stream_name] += count
 
     def _progress(self) -> None:
         now = time.monotonic()

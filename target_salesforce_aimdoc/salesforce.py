@@ -393,22 +393,11 @@ def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],
 
     Linear: each value's share of the query is measured once.
     """
-    size = len
+    def costs(value: str) -> tuple[int, int]:
+        alone = len(render([value]))
+        return alone, len(render([value, value])) - alone  # what one more value adds
 
-    chunks: list[list[str]] = []
-    current: list[str] = []
-    used = 0
-    for value in values:
-        alone = size(render([value]))
-        extra = size(render([value, value])) - alone  # what one more value adds
-        if current and used + extra > limit:
-            chunks.append(current)
-            current, used = [], 0
-        used = used + extra if current else alone
-        current.append(value)
-    if current:
-        chunks.append(current)
-    return chunks
+    return _split(values, costs, limit)
 
 
 def chunk_in_values(values: Iterable[str], template: str,
@@ -418,17 +407,29 @@ def chunk_in_values(values: Iterable[str], template: str,
     Cheaper: a value adds its quoted form and a comma, so each value is quoted once and the
     template is rendered once.
     """
-    chunks: list[list[str]] = []
-    current: list[str] = []
-    used = frame = 0
-    for value in values:
+    frame: list[int] = []  # the query around the list, measured on the first value
+
+    def costs(value: str) -> tuple[int, int]:
         quoted = len(quote_soql_value(value))
         if not frame:
-            frame = len(format_soql(template, [value])) - quoted  # the query around the list
-        if current and used + quoted + 1 > limit:
+            frame.append(len(format_soql(template, [value])) - quoted)
+        return frame[0] + quoted, quoted + 1
+
+    return _split(values, costs, limit)
+
+
+def _split(values: Iterable[str], costs: Callable[[str], tuple[int, int]],
+           limit: int) -> list[list[str]]:
+    """Chunks within ``limit``; ``costs(value)`` is (a query of it alone, what it adds)."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    used = 0
+    for value in values:
+        alone, extra = costs(value)
+        if current and used + extra > limit:
             chunks.append(current)
             current = []
-        used = used + quoted + 1 if current else frame + quoted
+        used = used + extra if current else alone
         current.append(value)
     if current:
         chunks.append(current)
