@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from target_salesforce_aimdoc.mapping import json_safe
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from target_salesforce_aimdoc.report import Outcome
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc.deadletters")
@@ -37,6 +39,8 @@ class DeadLetters:
         self.count = 0
         self._resolved: set[tuple[str, str]] = set()
         self._taken = False
+        self._appended: list[tuple[str, str, str | None]] = []  # (stream, key, object) a line
+        self._size = -1  # the file's size after this run's appends (-2: not only ours)
 
     @property
     def retrying(self) -> Path | None:
@@ -97,7 +101,10 @@ class DeadLetters:
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
+            ours = handle.tell() == max(self._size, 0)  # else others' lines are in the file
             handle.write("".join(map(_dumps, lines)))
+            self._size = handle.tell() if ours and self._size != -2 else -2
+        self._appended += [(line["stream"], line["key"], line["object"]) for line in lines]
 
     def resolve(self, stream: str, keys: set[str]) -> None:
         """Records that succeeded after all (e.g. notes whose contact synced): drop their lines."""
@@ -110,33 +117,48 @@ class DeadLetters:
     def records(self, stream: str, keys: set[str]) -> list[dict[str, Any]]:
         """Source records of ``stream`` with these keys among the run's dead letters."""
         found: dict[str, dict[str, Any]] = {}
-        for line in self._run_lines():
+        if not self.durable:
+            lines: Any = self.lines
+        else:  # only the lines of these records are parsed
+            lines = (json.loads(text) for (s, key, _), text in self._file_lines()
+                     if s == stream and key in keys)
+        for line in lines:
             if line["stream"] == stream and line["key"] in keys and line.get("record"):
                 found[line["key"]] = line["record"]
         return list(found.values())
 
-    def _run_lines(self) -> Any:
-        if not self.durable:
-            yield from self.lines
-        elif self.path is not None and self.path.exists():
-            yield from _iter_lines(self.path)
+    def _file_lines(self) -> Iterator[tuple[tuple[str, str, str | None], str]]:
+        """The file's lines as written, each with its (stream, key, object), one at a time.
+
+        The keys are those remembered as the lines were appended; a file that holds other
+        lines too (its size is not what this run wrote) is parsed instead.
+        """
+        if self.path is None or not self.path.exists():
+            return
+        known = self.path.stat().st_size == self._size
+        with self.path.open(encoding="utf-8") as handle:
+            texts = (line for line in handle if line.strip())
+            if known:
+                yield from zip(self._appended, texts, strict=True)
+                return
+            for text in texts:
+                line = json.loads(text)
+                yield (line["stream"], line["key"], line["object"]), text
 
     def write(self) -> None:
         """Rewrite the file with this run's dead letters (atomically); remove it if none."""
         if self.path is None or not self.durable:
             return
-        kept = 0
-        if self.path.exists():
-            last = {}  # a record and object failing twice keeps its latest line
-            for number, line in enumerate(_iter_lines(self.path)):
-                last[(line["stream"], line["key"], line["object"])] = number
-            keep = set(last.values())
+        last, total = {}, 0  # a record and object failing twice keeps its latest line
+        for total, (key, _) in enumerate(self._file_lines(), start=1):
+            last[key] = total - 1
+        keep = {number for key, number in last.items() if key[:2] not in self._resolved}
+        kept = len(keep)
+        if kept and kept < total:
             temporary = self.path.with_suffix(self.path.suffix + ".tmp")
             with temporary.open("w", encoding="utf-8") as handle:
-                for number, line in enumerate(_iter_lines(self.path)):
-                    if number in keep and (line["stream"], line["key"]) not in self._resolved:
-                        handle.write(_dumps(line))
-                        kept += 1
+                handle.writelines(text for number, (_, text) in enumerate(self._file_lines())
+                                  if number in keep)
             os.replace(temporary, self.path)
         if kept == 0:
             self.path.unlink(missing_ok=True)

@@ -291,6 +291,8 @@ class CompiledExpression:
     def evaluate(self, record: Mapping[str, Any] | Scope) -> Any:
         """The value on one record (or Scope); raises ExpressionError when it fails."""
         scope = record if isinstance(record, Scope) else Scope(record)
+        if type(self.tree) is ast.Name and self.tree.id in scope.names:  # a bare name
+            return scope.names[self.tree.id]
         evaluator = scope.evaluator(self.functions)
         try:
             return evaluator.eval(self.source, previously_parsed=self.tree)

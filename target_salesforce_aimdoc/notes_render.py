@@ -148,6 +148,7 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
                        else qualification)
     answers, hidden = _fit_answers(answers, limit // 4, primary)
     speakers = [_speaker(m, agent or "AI agent") for m in messages]
+    escaped = {speaker: _esc(speaker) for speaker in set(speakers)}  # a few distinct ones
     total = len(messages)
 
     def fixed(html: bool) -> str:
@@ -157,17 +158,23 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
     times = [_utc(m.get("created_at")) for m in messages]
 
     def block(i: int, content: str, html: bool) -> str:
-        return _message_part(speakers[i], times[i], content, html)
+        speaker = speakers[i]
+        return _message_part(escaped[speaker] if html else speaker, times[i], content, html)
 
     contents = [clean_text(m.get("content")) for m in messages]
     used = _size(fixed(primary), primary)
     kept = 0
     blocks: dict[int, str] = {}  # the primary form's blocks, as measured
+    most = _size(_marker(total, total, primary), primary)  # no marker is longer
     for i in range(total - 1, -1, -1):
         blocks[i] = block(i, contents[i], primary)
         step = _size(blocks[i], primary)
         cut = total - kept - 1
-        if used + step + (_size(_marker(cut, total, primary), primary) if cut else 0) > limit:
+        if cut and used + step + most > limit:  # near the limit: the exact marker decides
+            marker = _size(_marker(cut, total, primary), primary)
+        else:
+            marker = 0
+        if used + step + marker > limit:
             break
         used, kept = used + step, kept + 1
     if total and not kept:  # the newest message alone is too long: cut inside it
@@ -280,7 +287,12 @@ def _answers_part(pairs: list[tuple[str, str]], hidden: int, html: bool) -> str:
 
 
 def _speaker(message: Mapping[str, Any], agent: str) -> str:
-    role = _line(message.get("role")).lower()
+    role = message.get("role")
+    if role == "user":  # the common roles, as the tap sends them
+        return "Visitor"
+    if role == "assistant":
+        return agent
+    role = _line(role).lower()
     if role == "user":
         return "Visitor"
     if role == "assistant":
@@ -293,10 +305,11 @@ def _speaker(message: Mapping[str, Any], agent: str) -> str:
 
 
 def _message_part(speaker: str, time: str, content: str, html: bool) -> str:
+    """One message; in HTML, ``speaker`` comes escaped already."""
     when = f" · {time}" if time else ""
     if html:
         text = f"<br>{_esc(content)}" if content else ""
-        return f"<p><b>{_esc(speaker)}</b>{when}{text}</p>"
+        return f"<p><b>{speaker}</b>{when}{text}</p>"
     return f"{speaker}{when}\n" + (f"{content}\n" if content else "") + "\n"
 
 

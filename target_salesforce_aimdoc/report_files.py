@@ -97,4 +97,11 @@ def render_html(data: dict[str, Any]) -> str:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True,
     )
+    environment.filters["change_list"] = change_list
     return environment.get_template("report.html.j2").render(report=data)
+
+
+def change_list(changes: dict[str, list[Any]]) -> str:
+    """``field: old → new; ...`` as one text (escaped once by the template, not per part)."""
+    return "; ".join(f"{name}: {'∅' if old is None else old} → {new}"
+                     for name, (old, new) in changes.items())
