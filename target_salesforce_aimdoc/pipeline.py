@@ -40,6 +40,7 @@ from target_salesforce_aimdoc.writes import apply_steps
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from target_salesforce_aimdoc.filters import Skip
     from target_salesforce_aimdoc.mapping import MappedRecord
     from target_salesforce_aimdoc.settings import StreamConfig
 
@@ -55,6 +56,14 @@ class PreparedNotes:
     records: list[dict[str, Any]]
     transcripts: dict[str, dict[str, Any]]  # by conversation key
     links: LinkStore  # a copy of the links their notes need
+
+
+@dataclass
+class MappedRows:
+    """A batch's records through the filtering rules and the mapping (pure, any thread)."""
+
+    stream: StreamConfig
+    rows: list[tuple[dict[str, Any], Skip | None, MappedRecord | None]]
 
 
 @dataclass
@@ -140,8 +149,27 @@ class SyncRun:
         return [name for name in ("Account", "Contact", "Lead") if name in objects]
 
     # ---------------------------------------------------------------- batches
-    def run_batch(self, stream_name: str, records: list[dict[str, Any]]) -> list[Step]:
-        """Sync one batch of a stream's records; returns the steps (for tests and reports)."""
+    def map_batch(self, stream_name: str, records: list[dict[str, Any]]) -> MappedRows | None:
+        """Filter and map a batch (no shared state: done while the previous one is synced).
+
+        None for the notes stream and for streams the config does not sync.
+        """
+        stream = self.settings.stream(stream_name)
+        if stream is None or (self.notes is not None and stream_name == self.notes.stream):
+            return None
+        rows: list[tuple[dict[str, Any], Skip | None, MappedRecord | None]] = []
+        for record in records:
+            skip = skip_reason(record, stream, self.settings)
+            mapped = None if skip else map_record(record, stream, self.settings, self.describes)
+            rows.append((record, skip, mapped))
+        return MappedRows(stream, rows)
+
+    def run_batch(self, stream_name: str, records: list[dict[str, Any]],
+                  mapped: MappedRows | None = None) -> list[Step]:
+        """Sync one batch of a stream's records; returns the steps (for tests and reports).
+
+        ``mapped`` is the batch through ``map_batch`` when that was done already.
+        """
         if self.notes is not None and stream_name == self.notes.stream:
             self.run_notes(records)
             return []
@@ -150,7 +178,7 @@ class SyncRun:
             self._warn_unconfigured(stream_name, len(records))
             return []
         first_outcome = len(self.report.outcomes)
-        batch = self._mapped(stream, records)
+        batch = self._mapped(mapped or self.map_batch(stream_name, records))
         objects = {obj.sobject for obj in stream.enabled_objects}
         batch = self._skip_unchanged(batch, objects)
         for attempt in range(1, AMBIGUOUS_TRIES + 1):
@@ -179,15 +207,16 @@ class SyncRun:
         leads = self._write(planner.leads(batch, matches))
         return accounts + contacts + leads
 
-    def _mapped(self, stream: StreamConfig, records: list[dict[str, Any]]) -> list[MappedRecord]:
-        batch = []
-        for record in records:
+    def _mapped(self, rows: MappedRows | None) -> list[MappedRecord]:
+        """The mapped records worth writing; skips, warnings and issues go to the report."""
+        assert rows is not None
+        stream, batch = rows.stream, []
+        for record, skip, mapped in rows.rows:
             self.report.records_seen[stream.name] += 1
-            skip = skip_reason(record, stream, self.settings)
             if skip is not None:  # filtered out: only its key is needed, not a mapping
                 self.report.add_skip(stream.name, self._key(stream, record), skip.rule)
                 continue
-            mapped = map_record(record, stream, self.settings, self.describes)
+            assert mapped is not None
             for warning in mapped.warnings:
                 LOGGER.warning(warning)
             for issue in mapped.issues:
@@ -275,14 +304,15 @@ class SyncRun:
                 self.links.record(stream, key, step.sobject, step.record_id or "",
                                   times.get((stream, key)), **meta)
 
-    def dispatch_batch(self, stream_name: str, records: list[dict[str, Any]]) -> None:
+    def dispatch_batch(self, stream_name: str, records: list[dict[str, Any]],
+                       mapped: MappedRows | None = None) -> None:
         """``run_batch`` on the worker thread; a notes batch goes to the notes lane.
 
         Notes of different conversations need no order, so a few batches of them are
         rendered and written at once; their outcomes are committed here, on this thread.
         """
         if self.notes is None or stream_name != self.notes.stream:
-            self.run_batch(stream_name, records)
+            self.run_batch(stream_name, records, mapped)
             return
         prepared = self._prepare_notes(records)
         for result in self.notes_lane.submit(set(prepared.transcripts), self._write_notes,

@@ -100,4 +100,6 @@ class SalesforceSink(BatchSink):
         if run.notes is not None and self.stream_name == run.notes.stream:
             # A transcript is written after its contact's records exist: drain contacts first.
             self.sync_target.drain_stream(run.notes.contact_stream)
-        run.submit(run.dispatch_batch, self.stream_name, records)  # synced while reading goes on
+        # Mapped here while the worker syncs the previous batch; synced while reading goes on.
+        run.submit(run.dispatch_batch, self.stream_name, records,
+                   run.map_batch(self.stream_name, records))
