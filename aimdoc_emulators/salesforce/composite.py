@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 MAX_SUBREQUESTS = 25
 MAX_QUERY_OR_COLLECTION = 5
 REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([^}]+)\}")
+_PLAIN_TYPES = frozenset({int, float, bool})
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")
 ROLLED_BACK = (
     "The transaction was rolled back since another operation in the same transaction failed."
@@ -102,12 +103,23 @@ def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:
 def _substitute(value: Any, done: dict[str, dict[str, Any]]) -> Any:
     """Replace ``@{ref.path}`` in strings, lists and dicts with earlier results' values."""
     if isinstance(value, str):
+        if "@{" not in value:
+            return value
         return REFERENCE.sub(lambda m: str(_lookup(m.group(1), m.group(2), done)), value)
     if isinstance(value, list):
         return [_substitute(item, done) for item in value]
     if isinstance(value, dict):
-        return {key: _substitute(item, done) for key, item in value.items()}
+        return {
+            key: item if _is_plain(item) else _substitute(item, done)
+            for key, item in value.items()
+        }
     return value
+
+
+def _is_plain(value: Any) -> bool:
+    """A value ``_substitute`` returns unchanged: a number, bool, null or reference-free text."""
+    kind = type(value)
+    return value is None or kind in _PLAIN_TYPES or (kind is str and "@{" not in value)
 
 
 def _lookup(ref: str, path: str, done: dict[str, dict[str, Any]]) -> Any:

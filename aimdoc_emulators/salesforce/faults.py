@@ -152,6 +152,8 @@ class FaultInjector:
 
     def for_record(self, kind: str, record: Any = None) -> dict[str, Any] | None:
         """A per-record error inside a collection response, if one fires."""
+        if not any(rule.scope == "record" for rule in self.rules):
+            return None  # nothing could fire: skip rendering the record
         text = json.dumps(record, default=str) if record is not None else ""
         name = self._pick(kind, "record", text)
         if name is None:

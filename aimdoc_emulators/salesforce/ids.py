@@ -21,14 +21,17 @@ def to18(id15: str) -> str:
         return id15
     if len(id15) != 15:
         raise ValueError(f"not a Salesforce id: {id15!r}")
-    suffix = ""
-    for chunk in range(3):
-        bits = 0
-        for position in range(5):
-            if "A" <= id15[chunk * 5 + position] <= "Z":
-                bits |= 1 << position
-        suffix += _CHECKSUM_ALPHABET[bits]
-    return id15 + suffix
+    return id15 + _checksum(id15[0:5]) + _checksum(id15[5:10]) + _checksum(id15[10:15])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _checksum(chunk: str) -> str:
+    """The checksum character of five id characters: a bit per upper-case letter."""
+    bits = 0
+    for position in range(5):
+        if "A" <= chunk[position] <= "Z":
+            bits |= 1 << position
+    return _CHECKSUM_ALPHABET[bits]
 
 
 def normalize_id(value: str) -> str | None:
@@ -37,7 +40,15 @@ def normalize_id(value: str) -> str | None:
     A 15-character id is case-sensitive; an 18-character one is not: its checksum restores
     the case of the first 15 characters (so a lower-cased 18-character id still resolves).
     """
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or len(value) > 19:  # 19: 18 and the newline ``$`` allows
+        return None
+    return _normalize_text(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalize_text(value: str) -> str | None:
+    """``normalize_id`` of a string (a pure function, so cached)."""
+    if not ID_PATTERN.match(value):
         return None
     if len(value) == 15:
         return to18(value)

@@ -129,6 +129,7 @@ class SObjectMeta:
     deletable: bool = True
     custom: bool = False
     validation_rules: list[ValidationRule] = field(default_factory=list)
+    revision: int = field(default=0, compare=False, repr=False)
 
     def field(self, name: str) -> FieldMeta | None:
         """The field called ``name`` (any case), or None."""
@@ -143,8 +144,9 @@ class SObjectMeta:
         return None
 
     def add(self, meta: FieldMeta) -> None:
-        """Add or replace a field."""
+        """Add or replace a field (bumping ``revision``, which plans built from it check)."""
         self.fields[meta.name.lower()] = meta
+        self.revision += 1
 
     def urls(self, api_version: str) -> dict[str, str]:
         """The ``urls`` block of describe payloads."""

@@ -48,6 +48,18 @@ class DuplicateRule:
 
 
 @dataclass
+class ObjectPlan:
+    """What writes of one object need from its metadata, built once per metadata revision."""
+
+    obj: SObjectMeta
+    revision: int
+    validator: RecordValidator
+    defaults: dict[str, Any]
+    references: frozenset[str]
+    person_name: bool
+
+
+@dataclass
 class QueryCursor:
     """Rows of a query not yet returned, keyed by its locator."""
 
@@ -98,6 +110,9 @@ class SalesforceBackend:
             ).fetchall():
                 self.conn.execute(f'DROP TABLE "{name}"')
             self.catalog = Catalog()
+            self.plans: dict[str, ObjectPlan] = {}
+            self.insert_sql: dict[tuple[str, ...], str] = {}
+            self.last_note: tuple[str, str] | None = None
             self.sequences: dict[str, int] = {}
             self.cursors: dict[str, QueryCursor] = {}
             self.counters = Counters()
@@ -260,18 +275,18 @@ class SalesforceBackend:
                 raise RecordFailure([record_error(
                     "INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support insert"
                 )])
-            validator = self._validator(obj)
-            resolved = validator.resolve_fields(payload)
+            plan = self._plan(obj)
+            resolved = plan.validator.resolve_fields(payload)
             if "Id" in resolved:
                 raise RecordFailure([record_error(
                     "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
                 )])
-            values = validator.check(resolved, creating=True)
-            values = normalize_reference_values(values, obj)
+            values = plan.validator.check(resolved, creating=True)
+            values = self._normalize_references(plan, values)
             self._check_special(obj, values, None)
             self._check_duplicates(obj, values, None, allow_duplicates)
             record_id = make_id(obj.key_prefix, self._next_sequence(obj.key_prefix))
-            row = self._defaults(obj) | values | self._audit(created=True) | {"Id": record_id}
+            row = plan.defaults | values | self._audit(created=True) | {"Id": record_id}
             self._derive(obj, row)
             self._insert_row(obj, row)
             self._after_write(obj, row)
@@ -290,7 +305,8 @@ class SalesforceBackend:
         with self.lock:
             obj = self.sobject(type_name)
             current = self._live_row(obj, record_id)
-            validator = self._validator(obj)
+            plan = self._plan(obj)
+            validator = plan.validator
             resolved = validator.resolve_fields(payload)
             resolved.pop("Id", None)
             if obj.name == "Lead" and current.get("IsConverted"):
@@ -298,7 +314,7 @@ class SalesforceBackend:
                     "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
                 )])
             values = validator.check(resolved, creating=False, record_id=current["Id"])
-            values = normalize_reference_values(values, obj)
+            values = self._normalize_references(plan, values)
             self._check_special(obj, values, current)
             self._check_duplicates(obj, values, current["Id"], allow_duplicates)
             row = current | values | self._audit(created=False)
@@ -439,19 +455,50 @@ class SalesforceBackend:
         return self.sequences[prefix]
 
     def _validator(self, obj: SObjectMeta) -> RecordValidator:
-        return RecordValidator(obj, self._exists, self._unique_owner(obj))
+        return self._plan(obj).validator
+
+    def _plan(self, obj: SObjectMeta) -> ObjectPlan:
+        """The object's write plan, rebuilt when its metadata changed."""
+        plan = self.plans.get(obj.name)
+        if plan is None or plan.obj is not obj or plan.revision != obj.revision:
+            plan = self.plans[obj.name] = ObjectPlan(
+                obj, obj.revision, RecordValidator(obj, self._exists, self._unique_owner(obj)),
+                self._defaults(obj),
+                frozenset(m.name for m in obj.fields.values() if m.type == "reference"),
+                all(obj.field(name) for name in ("FirstName", "Name", "LastName")),
+            )
+        return plan
+
+    @staticmethod
+    def _normalize_references(plan: ObjectPlan, values: dict[str, Any]) -> dict[str, Any]:
+        """``normalize_reference_values`` with the object's reference fields known."""
+        references = plan.references
+        for name, value in values.items():
+            if value and name in references:
+                values[name] = normalize_id(str(value)) or value
+        return values
 
     def _exists(self, record_id: str, types: tuple[str, ...], *, prefix_only: bool) -> bool:
+        prefix = record_id[:3]
         for type_name in types:
             obj = self.catalog.sobject(type_name)
-            if obj is None or obj.key_prefix != record_id[:3]:
+            if obj is None or obj.key_prefix != prefix:
                 continue
             if prefix_only:
                 return True
-            row = self._row(obj, record_id)
-            if row is not None and not row["IsDeleted"]:
+            if self._is_live(obj, record_id):
                 return True
         return False
+
+    def _is_live(self, obj: SObjectMeta, record_id: str) -> bool:
+        """Whether a record with this id exists and is not deleted (``_row``, leaner)."""
+        normalized = normalize_id(record_id)
+        if normalized is None:
+            return False
+        row = self.conn.execute(
+            f'SELECT "IsDeleted" FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+        ).fetchone()
+        return row is not None and not row[0]
 
     def _unique_owner(self, obj: SObjectMeta) -> Any:
         def owner(field_name: str, value: Any, own_id: str | None) -> str | None:
@@ -501,10 +548,10 @@ class SalesforceBackend:
 
     def _derive(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
         """Computed fields: Name of people, ContentNote size and preview."""
-        if obj.field("FirstName") and obj.field("Name") and obj.field("LastName"):
+        if self._plan(obj).person_name:
             row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
         if obj.name == "ContentNote" and row.get("Content") is not None:
-            text = self._note_bytes(row).decode("utf-8")
+            text = self._note_text(row)
             row |= {
                 "FileType": "SNOTE", "FileExtension": "snote",
                 "ContentSize": len(text.encode("utf-8")), "TextPreview": note_text_preview(text),
@@ -514,6 +561,13 @@ class SalesforceBackend:
     @staticmethod
     def _note_bytes(row: dict[str, Any]) -> bytes:
         return base64.b64decode(row.get("Content") or "")
+
+    def _note_text(self, row: dict[str, Any]) -> str:
+        """The row's note content as text (decoded once when the write checked it)."""
+        last = self.last_note
+        if last is not None and last[0] == row.get("Content"):
+            return last[1]
+        return self._note_bytes(row).decode("utf-8")
 
     def _check_special(
         self, obj: SObjectMeta, values: dict[str, Any], current: dict[str, Any] | None
@@ -526,7 +580,8 @@ class SalesforceBackend:
                     "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
                 )])
             if values.get("Content") is not None:
-                decode_note_content(values["Content"])
+                self.last_note = None
+                self.last_note = (values["Content"], decode_note_content(values["Content"]))
         if obj.name == "ContentDocumentLink" and current is None:
             taken = self.conn.execute(
                 'SELECT "Id" FROM "ContentDocumentLink" WHERE "ContentDocumentId" = ? '
@@ -602,17 +657,28 @@ class SalesforceBackend:
                         "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate",
                         "LastModifiedById", "SystemModstamp", "IsDeleted")
         }
-        if self._row(doc, row["Id"]) is None:
+        if not self._has_row(doc, row["Id"]):
             self._insert_row(doc, twin)
         else:
             self._write_row(doc, twin)
 
+    def _has_row(self, obj: SObjectMeta, record_id: str) -> bool:
+        """Whether a record (deleted or not) has this id (``_row`` is not None, leaner)."""
+        normalized = normalize_id(record_id)
+        if normalized is None:
+            return False
+        return self.conn.execute(
+            f'SELECT 1 FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+        ).fetchone() is not None
+
     def _insert_row(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
-        columns = ", ".join(f'"{name}"' for name in row)
-        marks = ", ".join("?" for _ in row)
-        self.conn.execute(
-            f'INSERT INTO "{obj.name}" ({columns}) VALUES ({marks})', tuple(row.values())
-        )
+        key = (obj.name, *row)
+        sql = self.insert_sql.get(key)
+        if sql is None:
+            columns = ", ".join(f'"{name}"' for name in row)
+            marks = ", ".join("?" for _ in row)
+            sql = self.insert_sql[key] = f'INSERT INTO "{obj.name}" ({columns}) VALUES ({marks})'
+        self.conn.execute(sql, tuple(row.values()))
 
     def _write_row(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
         assignments = ", ".join(f'"{name}" = ?' for name in row if name != "Id")

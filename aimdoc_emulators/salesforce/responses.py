@@ -220,6 +220,7 @@ class SalesforceResponses:
     def collections_create(self, request: ApiRequest) -> ApiResponse:
         """``POST /composite/sobjects``: create up to 200 records, results in order."""
         records, all_or_none = self._collection_body(request)
+        allow_duplicates = request.allow_duplicates
 
         def create(record: dict[str, Any]) -> dict[str, Any]:
             if record.get("id") or record.get("Id"):
@@ -227,7 +228,7 @@ class SalesforceResponses:
                     "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
                 )])
             record_id = self.backend.create(
-                self._record_type(record), record, allow_duplicates=request.allow_duplicates
+                self._record_type(record), record, allow_duplicates=allow_duplicates
             )
             return {"id": record_id, "success": True, "errors": []}
 

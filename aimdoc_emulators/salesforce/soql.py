@@ -45,6 +45,7 @@ from aimdoc_emulators.salesforce.soql_parser import (
     Query,
     parse,
 )
+from aimdoc_emulators.salesforce.store import folds_in_python
 
 if TYPE_CHECKING:
     from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
@@ -438,7 +439,12 @@ class _Compiler:
             else:
                 scalars.append(value)
         parts = []
-        if scalars:
+        if scalars and folds_in_python(column.meta) and all(
+            isinstance(value, str) for value in scalars
+        ):
+            marks = ", ".join(self.param(value.casefold()) for value in scalars)
+            parts.append(f"({column.sql} IS NOT NULL AND sf_fold({column.sql}) IN ({marks}))")
+        elif scalars:
             marks = ", ".join(self.param(value) for value in scalars)
             parts.append(f"({column.sql} IS NOT NULL AND {column.sql} IN ({marks}))")
         if with_null:

@@ -25,6 +25,25 @@ def _casefold_compare(left: str, right: str) -> int:
     return (a > b) - (a < b)
 
 
+def sf_fold(value: object) -> object:
+    """A text value case-folded (the SFCI sort key), for ``sf_fold(col) IN (folded, ...)``."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def is_indexed(meta: FieldMeta) -> bool:
+    """Whether ``create_table`` gives the field's column an index."""
+    return meta.id_lookup or meta.external_id or meta.type == "reference"
+
+
+def folds_in_python(meta: FieldMeta) -> bool:
+    """An SFCI column with no index: ``IN`` lists match faster on ``sf_fold`` of the column.
+
+    ``col IN (v, ...)`` under SFCI holds when ``casefold(col)`` equals some ``casefold(v)``;
+    SQLite answers it with a collation call per comparison, ``sf_fold`` with one per row.
+    """
+    return meta.type in TEXT_TYPES and not is_indexed(meta)
+
+
 @lru_cache(maxsize=512)
 def _like_regex(pattern: str) -> re.Pattern[str]:
     parts: list[str] = []
@@ -61,10 +80,11 @@ def column_type(meta: FieldMeta) -> str:
 
 
 def connect(path: str = ":memory:") -> sqlite3.Connection:
-    """Open the database with the SFCI collation and sf_like function registered."""
+    """Open the database with the SFCI collation, sf_like and sf_fold registered."""
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.create_collation("SFCI", _casefold_compare)
     conn.create_function("sf_like", 2, sf_like, deterministic=True)
+    conn.create_function("sf_fold", 1, sf_fold, deterministic=True)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -78,7 +98,7 @@ def create_table(conn: sqlite3.Connection, obj: SObjectMeta) -> None:
         if meta.name.lower() not in existing:
             conn.execute(f'ALTER TABLE "{obj.name}" ADD COLUMN "{meta.name}" {column_type(meta)}')
     for meta in obj.fields.values():
-        if meta.id_lookup or meta.external_id or meta.type == "reference":
+        if is_indexed(meta):
             conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "ix_{obj.name}_{meta.name}" '
                 f'ON "{obj.name}" ("{meta.name}")'

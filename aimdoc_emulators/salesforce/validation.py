@@ -29,10 +29,14 @@ _EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0
 _DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$"
 )
+_CONVERTED_TYPES = NUMBER_TYPES | {"boolean", "date", "datetime"}
 NOTE_ALLOWED_TAGS = frozenset({"p", "b", "i", "u", "ul", "ol", "li", "br", "strong", "em"})
 _NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # controls but tab, CR, LF
 _NOTE_BARE = re.compile(r"[<>&\"']")
 _NOTE_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>")
+# _NOTE_TAG capturing the name only, so ``split`` yields text, name, text, ...
+_NOTE_TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\s*/?>")
+_LAST_SPLIT: tuple[str, list[str], list[str]] | None = None
 _NOTE_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#\d{1,7});")
 NOTE_CONTENT_ERROR = (
     "Note can't be saved because it contains HTML tags or unescaped characters that are not "
@@ -43,7 +47,12 @@ NOTE_CONTENT_ERROR = (
 def format_datetime(value: dt.datetime) -> str:
     """Salesforce's datetime rendering: UTC, milliseconds, offset without a colon."""
     value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    if value.year < 1000:  # strftime's %Y does not pad years below 1000 on every platform
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}+0000"
+    )
 
 
 def parse_datetime(text: str) -> dt.datetime | None:
@@ -75,6 +84,8 @@ def coerce_value(meta: FieldMeta, value: Any) -> Any:
     if value is None:
         return None
     kind = meta.type
+    if type(value) is str and kind not in _CONVERTED_TYPES:
+        return value  # what the checks below end with for a string of a text or id field
     if kind == "boolean":
         if isinstance(value, bool):
             return int(value)
@@ -135,6 +146,8 @@ class RecordValidator:
         self.obj = obj
         self.exists = exists
         self.unique_owner = unique_owner
+        self.required = [meta for meta in obj.fields.values() if meta.required_on_create]
+        self._checks: dict[str, tuple[FieldMeta, tuple[Any, ...]]] = {}
 
     def resolve_fields(self, payload: dict[str, Any]) -> dict[str, tuple[FieldMeta, Any]]:
         """Map payload keys to fields; an unknown field fails the whole call (INVALID_FIELD)."""
@@ -203,10 +216,10 @@ class RecordValidator:
         self, values: dict[str, tuple[FieldMeta, Any]], *, creating: bool
     ) -> list[dict[str, Any]]:
         missing = []
-        for meta in self.obj.fields.values():
+        for meta in self.required:
             given = values.get(meta.name)
             blank = given is None or given[1] is None or given[1] == ""
-            if meta.required_on_create and blank and (creating or given is not None):
+            if blank and (creating or given is not None):
                 missing.append(meta.name)
         if not missing:
             return []
@@ -219,18 +232,25 @@ class RecordValidator:
         ]
 
     def _value_errors(self, meta: FieldMeta, value: Any, record_id: str | None) -> list[dict]:
-        checks = [
-            self._length_error,
-            self._email_error,
-            self._picklist_error,
-            self._reference_error,
-            self._unique_error,
-        ]
-        for check in checks:
+        planned = self._checks.get(meta.name)
+        if planned is None or planned[0] is not meta:
+            planned = self._checks[meta.name] = (meta, self._checks_for(meta))
+        for check in planned[1]:
             error = check(meta, value, record_id)
             if error:
                 return [error]
         return []
+
+    def _checks_for(self, meta: FieldMeta) -> tuple[Any, ...]:
+        """The value checks that can fail for this field, in the order they run."""
+        applies = [
+            (meta.type in TEXT_TYPES and bool(meta.length), self._length_error),
+            (meta.type == "email", self._email_error),
+            (meta.restricted_picklist, self._picklist_error),
+            (meta.type == "reference", self._reference_error),
+            (meta.unique, self._unique_error),
+        ]
+        return tuple(check for relevant, check in applies if relevant)
 
     @staticmethod
     def _length_error(meta: FieldMeta, value: Any, _id: str | None) -> dict | None:
@@ -318,21 +338,36 @@ def decode_note_content(encoded: str) -> str:
     return text
 
 
+def _split_tags(text: str) -> tuple[list[str], list[str]]:
+    """The text between ``_NOTE_TAG`` matches and the matched tag names, in one scan.
+
+    The last note's split is kept: a write checks a note and then renders its preview.
+    """
+    global _LAST_SPLIT  # noqa: PLW0603 - a one-entry cache, replaced whole (thread-safe)
+    last = _LAST_SPLIT
+    if last is not None and last[0] == text:
+        return last[1], last[2]
+    parts = _NOTE_TAG_NAME.split(text)
+    pieces, names = parts[0::2], parts[1::2]
+    _LAST_SPLIT = (text, pieces, names)
+    return pieces, names
+
+
 def note_content_is_valid(text: str) -> bool:
     """Allowed simple tags only, ``< > " ' &`` escaped, known entities, no control chars."""
     if _NOTE_CONTROL.search(text):
         return False
-    names = {name for _, name, _ in _NOTE_TAG.findall(text)}  # each distinct tag once
-    if any(name.lower() not in NOTE_ALLOWED_TAGS for name in names):
+    pieces, names = _split_tags(text)
+    if any(name.lower() not in NOTE_ALLOWED_TAGS for name in set(names)):
         return False
-    bare = _NOTE_TAG.sub("", text)
+    bare = "".join(pieces)  # the text with every tag removed
     bare = _NOTE_ENTITY.sub("", bare)
     return not _NOTE_BARE.search(bare)
 
 
 def note_text_preview(text: str) -> str:
     """The note's plain-text preview (TextPreview, 255 characters)."""
-    plain = _NOTE_TAG.sub(" ", text)
+    plain = " ".join(_split_tags(text)[0])  # each tag replaced by a space
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'")):
         plain = plain.replace(entity, char)
     plain = plain.replace("&amp;", "&")
