@@ -31,9 +31,10 @@ from aimdoc_emulators.aimdoc.timeutil import iso
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from werkzeug.wrappers import Request, Response
+    from werkzeug.wrappers import Request
 
     from aimdoc_emulators.aimdoc.models import AimdocBackend
+    from aimdoc_emulators.aimdoc.responses import Response
 
 
 class AimdocAdmin:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -32,9 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = {"date_filter": args.date_filter, "sorted": not args.unsorted,
                 "envelope": args.envelope}
+    gc.disable()  # the data set lives as long as the process: the collector need not see it
     emulator = AimdocEmulator(args.seed, args.contacts, host=args.host, port=args.port,
                               tls=args.tls, tls_dir=args.tls_dir, settings=settings,
                               verbose=args.verbose, free_mail_share=args.free_mail_share)
+    emulator.backend.prepare()
+    gc.freeze()
+    gc.enable()
     emulator.bind()
     print(f"Aimdoc emulator listening on {emulator.url}", flush=True)
     print(f"  api_url  {emulator.api_url}", flush=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from aimdoc_emulators.aimdoc import vocabulary as words
-from aimdoc_emulators.aimdoc.timeutil import iso
+from aimdoc_emulators.aimdoc.timeutil import epoch_ms, iso, iso_ms
 
 if TYPE_CHECKING:
     import random
@@ -19,6 +20,10 @@ SITE = "https://www.acme-saas.example"
 APP = "https://app.aimdoc.ai"
 # Seconds a line of each role takes to arrive after the previous one.
 _GAPS = {"user": (5, 120), "assistant": (1, 8), "human": (15, 240), "system": (0, 2)}
+# The gap in ms is randint(low * 1000, high * 1000) + 1, drawn as randint draws it:
+# least + _randbelow(span), without randint's argument checks.
+_GAP_DRAWS = {role: (low * 1000 + 1, (high - low) * 1000 + 1)
+              for role, (low, high) in _GAPS.items()}
 
 _MS = timedelta(milliseconds=1)
 Line = tuple[str, str | None, str]  # role, sender_name, content
@@ -88,20 +93,16 @@ class ConversationWriter:
               ) -> Written:
         """Write a session that ends before ``now`` (and starts after ``not_before``)."""
         lines = self._script(visit)
-        start, gaps = self._timing(lines, visit.start, now, not_before)
+        start, offsets = self._timing(lines, visit.start, now, not_before)
         conversation_id = self.new_id()
-        messages, moments = [], []
-        moment = start
-        for (role, sender, content), gap in zip(lines, gaps, strict=True):
-            moment += gap
-            moments.append(moment)
-            messages.append(self._message(conversation_id, role, sender, content, moment))
-        identified = next((moments[i] for i, line in enumerate(lines)
+        messages = self._messages(conversation_id, lines, start, offsets)
+        identified = next((i for i, line in enumerate(lines)
                            if line[0] == "system" and line[2].startswith("Visitor identified")),
-                          moments[-1])
-        conversation = self._conversation(conversation_id, visit, start, moments[-1], now)
+                          -1)
+        last = start + timedelta(milliseconds=offsets[-1])
+        conversation = self._conversation(conversation_id, visit, start, last, now)
         conversation["message_count"] = len(messages)
-        return Written(conversation, messages, identified)
+        return Written(conversation, messages, start + timedelta(milliseconds=offsets[identified]))
 
     def follow_up(self, conversation: dict, *, agent: Agent, sender: str | None,
                   count: int, start: datetime, now: datetime, escalate: bool = False,
@@ -116,12 +117,8 @@ class ConversationWriter:
                       (talker[0], talker[1], self._reply(talker[0], agent))]
         if not escalate:
             lines = lines[:count]
-        start, gaps = self._timing(lines, start, now, start)
-        messages, moment = [], start
-        for (role, name, content), gap in zip(lines, gaps, strict=True):
-            moment += gap
-            messages.append(self._message(conversation["id"], role, name, content, moment))
-        return messages
+        start, offsets = self._timing(lines, start, now, start)
+        return self._messages(conversation["id"], lines, start, offsets)
 
     def _script(self, visit: Visit) -> list[Line]:
         agent, user = visit.agent, visit.person.display_name if visit.person else None
@@ -175,22 +172,33 @@ class ConversationWriter:
         return self.rng.choice(words.ASSISTANT_LINES).replace("{agent}", agent.name)
 
     def _timing(self, lines: list[Line], start: datetime, now: datetime,
-                not_before: datetime | None) -> tuple[datetime, list[timedelta]]:
-        """Gaps between lines; the session is moved (or squeezed) to end before ``now``."""
-        gaps = [self.rng.randint(low * 1000, high * 1000) + 1
-                for low, high in (_GAPS[role] for role, _, _ in lines)]
+                not_before: datetime | None) -> tuple[datetime, list[int]]:
+        """When the session starts and each line's ms after it (gaps add up).
+
+        The session is moved (or squeezed) to end before ``now``.
+        """
+        below = self.rng._randbelow  # the draw randint makes
+        gaps = [least + below(span)
+                for least, span in (_GAP_DRAWS[role] for role, _, _ in lines)]
         total = sum(gaps)
         latest_start = now - timedelta(milliseconds=total + 1000)
         if not_before is not None and latest_start <= not_before:
             room = (now - not_before) / _MS - 2
             gaps = [max(1, int(gap * room * 0.9 / total)) for gap in gaps]
-            return not_before + _MS, [timedelta(milliseconds=gap) for gap in gaps]
-        return min(start, latest_start), [timedelta(milliseconds=gap) for gap in gaps]
+            return not_before + _MS, list(accumulate(gaps))
+        return min(start, latest_start), list(accumulate(gaps))
+
+    def _messages(self, conversation_id: str, lines: list[Line], start: datetime,
+                  offsets: list[int]) -> list[dict]:
+        """A message per line, ``offsets`` ms after ``start``."""
+        base = epoch_ms(start)
+        return [self._message(conversation_id, role, sender, content, iso_ms(base + offset))
+                for (role, sender, content), offset in zip(lines, offsets, strict=True)]
 
     def _message(self, conversation_id: str, role: str, sender: str | None, content: str,
-                 moment: datetime) -> dict:
+                 created_at: str) -> dict:
         return {"id": self.new_id(), "conversation_id": conversation_id, "role": role,
-                "sender_name": sender, "content": content, "created_at": iso(moment)}
+                "sender_name": sender, "content": content, "created_at": created_at}
 
     def _conversation(self, conversation_id: str, visit: Visit, start: datetime,
                       last: datetime, now: datetime) -> dict:

@@ -8,9 +8,12 @@ people, companies and sessions are forced to the awkward ones in ``vocabulary``.
 
 from __future__ import annotations
 
+import gc
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aimdoc_emulators.aimdoc import vocabulary as words
 from aimdoc_emulators.aimdoc.conversations import (
@@ -33,6 +36,9 @@ from aimdoc_emulators.aimdoc.people import (
     unique_email,
 )
 from aimdoc_emulators.aimdoc.timeutil import DEFAULT_NOW, iso, parse_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 KINDS = ("contacts", "conversations", "messages", "visitor_profiles")
 
@@ -87,7 +93,24 @@ class Dataset:
 def generate_dataset(seed: int = 0, contacts: int = 200, **knobs: object) -> Dataset:
     """A deterministic data set; ``knobs`` are the other ``GeneratorOptions`` fields."""
     options = GeneratorOptions(seed=seed, contacts=contacts, **knobs)  # type: ignore[arg-type]
-    return DatasetBuilder(options).build()
+    with gc_paused():
+        return DatasetBuilder(options).build()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile.
+
+    Building a data set makes only live objects, and the collector would walk the growing
+    data set again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class DatasetBuilder:
@@ -266,11 +289,15 @@ class DatasetBuilder:
         return self._statuses.get(contact_ids[-1], "new")
 
 
+# The version (4) and variant (10) bits of a UUID: cleared, then set.
+_UUID_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID_SET = 0x4000 << 64 | 0x8000 << 48
+
+
 def random_uuid(rng: random.Random) -> str:
     """A version-4 UUID string from ``rng`` (deterministic, unlike ``uuid.uuid4``)."""
-    bits = rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
-    text = f"{bits | 0x4000 << 64 | 0x8000 << 48:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    raw = (rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET).to_bytes(16, "big")
+    return f"{raw[:4].hex()}-{raw[4:6].hex()}-{raw[6:8].hex()}-{raw[8:10].hex()}-{raw[10:].hex()}"
 
 
 def _summary(rng: random.Random, person: Person | None, sessions: int, status: str) -> dict:

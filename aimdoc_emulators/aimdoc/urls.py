@@ -11,6 +11,11 @@ ADMIN_PREFIX = "/__emulator"
 LISTS = {"contacts": "contacts", "leads": "contacts", "conversations": "conversations",
          "messages": "messages", "visitor_profiles": "visitor_profiles"}
 
+# PATH_INFO -> endpoint for the fixed API paths: what ``url_map`` matches them to, without it.
+API_PATHS = {f"{API_PREFIX}/{path}": endpoint for path, endpoint in (
+    ("contacts", "contacts"), ("leads", "leads"), ("conversations", "conversations"),
+    ("messages", "messages"), ("visitor-profiles", "visitor_profiles"))}
+
 url_map = Map([
     Rule(f"{API_PREFIX}/contacts", endpoint="contacts"),
     Rule(f"{API_PREFIX}/leads", endpoint="leads"),
