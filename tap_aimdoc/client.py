@@ -21,7 +21,9 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_aimdoc.conform import Conformer
 from tap_aimdoc.incremental import Since, starting_point
 from tap_aimdoc.paging import AimdocPaginator, Page, read_page
 from tap_aimdoc.timestamps import canonical, format_timestamp, parse_http_date
@@ -56,6 +58,9 @@ class AimdocStream(RESTStream[int]):
     # Where the replication key's value comes from when a record lacks it.
     replication_fallbacks: tuple[str, ...] = ("created_at",)
     read_backwards = True
+    # Records are conformed in ``post_process``, which skips the SDK's work when it would
+    # change nothing (nearly always).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,7 +78,7 @@ class AimdocStream(RESTStream[int]):
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         """``Authorization: Bearer ak_...``."""
-        return BearerTokenAuthenticator(token=self.config["api_key"])
+        return HeaderOnlyBearer(token=self.config["api_key"])
 
     @property
     def http_headers(self) -> dict:
@@ -142,10 +147,10 @@ class AimdocStream(RESTStream[int]):
         """
         paginator = AimdocPaginator(self.page_size)
         send = self.request_decorator(self._request)
+        url = f"{self.url_base}{path}"
         while not paginator.finished:
-            prepared = self.build_prepared_request(
-                method="GET", url=f"{self.url_base}{path}", headers=self.http_headers,
-                params={"page": paginator.current_value, "per_page": self.page_size, **params})
+            prepared = self.listing_request(
+                url, {"page": paginator.current_value, "per_page": self.page_size, **params})
             response = send(prepared, context)
             page = read_page(response.json(parse_float=decimal.Decimal))
             paginator.accept(page)
@@ -154,12 +159,34 @@ class AimdocStream(RESTStream[int]):
                 return
             paginator.advance(response)
 
+    def listing_request(self, url: str, params: dict) -> requests.PreparedRequest:
+        """A GET of ``url`` with ``params``, as ``build_prepared_request`` makes it.
+
+        While the session has no cookies to send, a copy of one request prepared once, given
+        its URL: preparing a request from scratch costs more than sending it.
+        """
+        if self.requests_session.cookies:
+            return self.build_prepared_request(method="GET", url=url,
+                                               headers=self.http_headers, params=params)
+        prepared = self._request_template.copy()
+        prepared.prepare_url(url, params)
+        return prepared
+
+    @cached_property
+    def _request_template(self) -> requests.PreparedRequest:
+        return self.build_prepared_request(method="GET", url=self.url_base,
+                                           headers=self.http_headers)
+
     def _write_request_duration_log(self, endpoint: str, response: requests.Response,
                                     context: Context | None, extra_tags: dict | None,
                                     ) -> None:
         """Tag the request metric with the path asked for, which need not be ``path``."""
-        asked = urlparse(response.url).path.removeprefix(urlparse(self.url_base).path)
+        asked = urlparse(response.url).path.removeprefix(self._base_path)
         super()._write_request_duration_log(asked or endpoint, response, context, extra_tags)
+
+    @cached_property
+    def _base_path(self) -> str:
+        return urlparse(self.url_base).path
 
     def _in_api_order(self, records: list[dict]) -> bool:
         keys = [(str(canonical(r.get(self.order_field)) or ""), str(r.get(self.id_field) or ""))
@@ -254,8 +281,17 @@ class AimdocStream(RESTStream[int]):
         return parse_http_date(response.headers.get("Date")) or datetime.now(UTC)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Normalise the record; drop it unless it is newer than the starting point."""
-        return self.admit(row, context)
+        """Normalise the record; drop it unless it is newer than the starting point.
+
+        Then conform it to the schema, as the SDK would (see ``TYPE_CONFORMANCE_LEVEL``).
+        """
+        record = self.admit(row, context)
+        return None if record is None else self.conform(record)
+
+    @cached_property
+    def conform(self) -> Conformer:
+        """The SDK's conformance, skipped for records it leaves as they are."""
+        return Conformer(self.name, self.effective_schema, self.logger)
 
     def admit(self, row: dict, context: Context | None) -> dict | None:
         """The normalised record if it is newer than the starting point, else None."""
@@ -272,6 +308,22 @@ class AimdocStream(RESTStream[int]):
             row[key] = next((row[name] for name in self.replication_fallbacks
                              if row.get(name)), None)
         return row
+
+
+class HeaderOnlyBearer(BearerTokenAuthenticator):
+    """Bearer authentication that leaves the URL alone.
+
+    The SDK's authenticator re-encodes every request's query to add its (here: no) URL
+    parameters, twice per request.
+    """
+
+    def authenticate_request(self, request: requests.PreparedRequest,
+                             ) -> requests.PreparedRequest:
+        """Add the ``Authorization`` header."""
+        if self.auth_params:  # pragma: no cover - a Bearer token has none
+            return super().authenticate_request(request)
+        request.headers.update(self.auth_headers)
+        return request
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -28,7 +28,8 @@ import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from itertools import pairwise
+from itertools import islice
+from operator import le
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tap_aimdoc.streams import normalize_message
@@ -156,7 +157,7 @@ class Frontier:
         if self.broken or not records:
             return None
         keys = order_keys(records)
-        if keys is None or not all(a <= b for a, b in pairwise(keys)) or (
+        if keys is None or not all(map(le, keys, islice(keys, 1, None))) or (
                 self._last is not None and keys[0] <= self._last):
             self.broken = True
             return None

@@ -2,8 +2,11 @@
 
 The changed conversations and their messages go to disk, not to Python lists, so memory stays
 flat however many conversations changed. Messages are appended as they come (cheaper than
-keeping them sorted) with an index on their conversation, and sorted when read back: each
-conversation's by (``created_at``, id), a message that came twice kept once. A conversation can be
+keeping them sorted), first in memory, then (past ``IN_MEMORY`` messages, and before the
+end) a row for each conversation's share (one pickled chunk, not a row per message), and sorted
+when read back: each conversation's by (``created_at``, id), a message that came twice kept
+once. During a scan in order most conversations are read back before their messages leave
+memory. A conversation can be
 read back (and marked done) as soon as it is complete, in chunks by when its last message came
 (see ``finished``); the rest are read back at the end, in listing order (see ``transcripts``).
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import tempfile
+from decimal import Decimal
+from operator import eq, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -31,7 +36,7 @@ CREATE TABLE conversations (
     done INTEGER NOT NULL DEFAULT 0,
     header BLOB NOT NULL);
 CREATE INDEX conversations_last_at ON conversations (last_at, seq);
-CREATE TABLE messages (seq INTEGER NOT NULL, created_at NOT NULL, id NOT NULL, fields BLOB);
+CREATE TABLE messages (seq INTEGER NOT NULL, n INTEGER NOT NULL, chunk BLOB NOT NULL);
 CREATE INDEX messages_seq ON messages (seq);
 CREATE TABLE short (seq INTEGER PRIMARY KEY);
 """
@@ -41,15 +46,19 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET created_day = excluded.created_day, pages = excluded.pages,
     expected = excluded.expected, last_at = excluded.last_at, header = excluded.header
 """
-_FIND_SHORT = """
-INSERT INTO short SELECT c.seq FROM conversations c WHERE NOT c.done AND c.expected > (
-    SELECT COUNT(*) FROM (SELECT DISTINCT created_at, id FROM messages m WHERE m.seq = c.seq))
+# Conversations not done that say how many messages they have, with how many were gathered
+# (a message that came twice counted twice).
+_EXPECTING = """
+SELECT seq, expected, (SELECT TOTAL(n) FROM messages m WHERE m.seq = c.seq) FROM conversations c
+WHERE seq > ? AND NOT done AND expected > 0 ORDER BY seq LIMIT ?
 """
 _FINISHED = """
 SELECT seq, expected, header, last_at FROM conversations
 WHERE last_at < ? AND (last_at, seq) > (?, ?) ORDER BY last_at, seq LIMIT ?
 """
 _BATCH = 500
+# Messages kept in memory before they go to the file (a few MB at most).
+IN_MEMORY = 5_000
 
 
 def _dump(value: object) -> bytes:
@@ -76,6 +85,10 @@ class TranscriptSpool:
         self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
                                "PRAGMA temp_store = FILE;" + _SCHEMA)
         self._looked_at: tuple[str, int] = ("", -1)
+        # Messages not in the file yet, by conversation: each after those in the file.
+        self._memory: dict[int, list[tuple[tuple, tuple]]] = {}
+        self._in_memory = 0
+        self._in_file = False
 
     def __enter__(self) -> Self:
         return self
@@ -141,7 +154,16 @@ class TranscriptSpool:
     def short_conversations(self) -> Iterator[tuple[int, Any]]:
         """Conversations not done with fewer messages gathered than they say they have."""
         self._db.execute("DELETE FROM short")
-        self._db.execute(_FIND_SHORT)
+        self._to_file()
+        last = -1
+        while rows := self._db.execute(_EXPECTING, (last, _BATCH)).fetchall():
+            last = rows[-1][0]
+            # Fewer gathered than expected is short for sure; else count them without doubles.
+            maybe = [seq for seq, expected, gathered in rows if gathered >= expected]
+            messages = self._messages_of(maybe) if maybe else {}
+            self._db.executemany("INSERT INTO short VALUES (?)", (
+                (seq,) for seq, expected, gathered in rows
+                if gathered < expected or len(messages.get(seq, ())) < expected))
         yield from self._batches("SELECT seq, id FROM short JOIN conversations USING (seq) "
                                  "WHERE seq > ? ORDER BY seq LIMIT ?")
 
@@ -155,15 +177,32 @@ class TranscriptSpool:
 
     def add_messages(self, messages: Iterable[tuple[int, dict]]) -> None:
         """Normalised messages, each with its conversation's place (see ``wanted``)."""
-        fields = self.message_fields
-        self._db.executemany(
-            "INSERT INTO messages VALUES (?, ?, ?, ?)",
-            ((seq, m["created_at"] or "", m["id"], _dump(tuple(map(m.get, fields))))
-             for seq, m in messages))
+        fields, memory = self.message_fields, self._memory
+        added = 0
+        for seq, m in messages:
+            entry = ((m["created_at"] or "", m["id"]), tuple(map(m.get, fields)))
+            if (kept := memory.get(seq)) is None:
+                memory[seq] = [entry]
+            else:
+                kept.append(entry)
+            added += 1
+        self._in_memory += added
+        if self._in_memory > IN_MEMORY:
+            self._to_file()
 
     def forget_messages(self) -> None:
         """Drop every gathered message."""
         self._db.execute("DELETE FROM messages")
+        self._memory.clear()
+        self._in_memory, self._in_file = 0, False
+
+    def _to_file(self) -> None:
+        """Move the messages in memory to the file, a row per conversation."""
+        if self._memory:
+            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?)", [
+                (seq, len(entries), _dump(entries)) for seq, entries in self._memory.items()])
+            self._memory.clear()
+            self._in_memory, self._in_file = 0, True
 
     def finished(self, before: str) -> Iterator[tuple[dict, list[tuple]]]:
         """Conversations whose last message came before ``before``, now complete; marked done.
@@ -180,6 +219,8 @@ class TranscriptSpool:
                         len(messages) >= expected]
             self._db.executemany("UPDATE conversations SET done = 1 WHERE seq = ?",
                                  ((seq,) for seq, _, _ in complete))
+            for seq, _, _ in complete:
+                self._in_memory -= len(self._memory.pop(seq, ()))
             for _, head, messages in complete:
                 yield _load(head), messages
 
@@ -187,6 +228,7 @@ class TranscriptSpool:
         """Each conversation not done: its header and messages' ``message_fields``, in order."""
         query = ("SELECT seq, expected, header FROM conversations WHERE seq > ? AND NOT done "
                  "ORDER BY seq LIMIT ?")
+        self._to_file()
         last = -1
         while rows := self._db.execute(query, (last, _BATCH)).fetchall():
             last = rows[-1][0]
@@ -196,14 +238,56 @@ class TranscriptSpool:
     def _with_messages(self, rows: list[tuple]) -> Iterator[tuple[int, int | None, bytes,
                                                                    list[tuple]]]:
         """(place, expected, header, ordered messages) of each (place, expected, header...)."""
-        marks = ",".join("?" * len(rows))
-        found: dict[int, list[tuple]] = {}
-        last = None
-        query = (f"SELECT seq, created_at, id, fields FROM messages WHERE seq IN ({marks}) "
-                 "ORDER BY seq, created_at, id")
-        for key in self._db.execute(query, [row[0] for row in rows]):
-            if key[:3] != last:
-                found.setdefault(key[0], []).append(_load(key[3]))
-                last = key[:3]
+        found = self._messages_of([row[0] for row in rows])
         for seq, expected, head, *_ in rows:
             yield seq, expected, head, found.get(seq, [])
+
+    def _messages_of(self, places: list[int]) -> dict[int, list[tuple]]:
+        """The ordered messages (``message_fields``) of the conversations at ``places``."""
+        chunks: dict[int, list[tuple[tuple, tuple]]] = {}
+        if self._in_file:
+            marks = ",".join("?" * len(places))
+            for seq, chunk in self._db.execute(f"SELECT seq, chunk FROM messages WHERE seq IN "
+                                               f"({marks}) ORDER BY seq, rowid", places):
+                if (kept := chunks.get(seq)) is None:
+                    chunks[seq] = _load(chunk)
+                else:
+                    kept.extend(_load(chunk))
+        for seq in places:
+            if (recent := self._memory.get(seq)) is not None:
+                chunks.setdefault(seq, []).extend(recent)
+        return {seq: in_order(entries) for seq, entries in chunks.items()}
+
+
+def in_order(entries: list[tuple[tuple, tuple]]) -> list[tuple]:
+    """The fields of (key, fields) entries sorted by key, the first of equal keys kept.
+
+    Keys order as SQLite orders values: numbers, then text, then anything else.
+    """
+    try:
+        entries.sort(key=_KEY)
+    except TypeError:
+        entries.sort(key=_sqlite_order)
+    keys = list(map(_KEY, entries))
+    if any(map(eq, keys, keys[1:])):
+        return [fields for i, (key, fields) in enumerate(entries) if not i or key != keys[i - 1]]
+    return [fields for _, fields in entries]
+
+
+_KEY = itemgetter(0)
+
+
+def _sqlite_order(entry: tuple[tuple, tuple]) -> tuple:
+    return tuple((_rank(value), value if _rank(value) < _OTHER else repr(value))
+                 for value in entry[0])
+
+
+_OTHER = 4
+
+
+def _rank(value: object) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, (int, float, Decimal)):
+        return 1
+    return 2 if isinstance(value, str) else 3 if isinstance(value, bytes) else _OTHER

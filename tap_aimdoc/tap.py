@@ -16,6 +16,7 @@ from tap_aimdoc.streams import (
     VisitorProfilesStream,
 )
 from tap_aimdoc.transcripts import TranscriptsStream
+from tap_aimdoc.writer import AimdocWriter
 
 
 class TapAimdoc(Tap):
@@ -23,6 +24,7 @@ class TapAimdoc(Tap):
 
     name = "tap-aimdoc"
     package_name = "aimdoc-salesforce-sync"
+    message_writer_class = AimdocWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_key", th.StringType, required=True, secret=True, title="API key",
