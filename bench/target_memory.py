@@ -49,7 +49,7 @@ def measure(count: int) -> dict:
         config.write_text(json.dumps({
             "login_url": salesforce.url, "client_id": "demo-client-id",
             "client_secret": "demo-client-secret", "ca_file": str(salesforce.ca_file),
-            "sync_contacts": True, "sync_accounts": True, "batch_size_rows": 1000,
+            "sync_contacts": True, "sync_accounts": True, "batch_size_rows": 2000,
             "report_dir": str(work / "report"), "dead_letter_path": str(work / "dead.jsonl")}))
         started = time.monotonic()
         target = subprocess.Popen([str(BIN / "target-salesforce-aimdoc"), "--config",
