@@ -53,7 +53,7 @@ class ReadAhead:
     The bound keeps memory flat whatever the input's size.
     """
 
-    def __init__(self, source: IO[str], limit: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, source: IO[str], limit: int = 4 * 1024 * 1024) -> None:
         self._source, self._limit = source, limit
         self._lines: deque[str] = deque()
         self._size = 0

@@ -105,7 +105,8 @@ class SyncRun:
             config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl",
             durable=not self.dry_run)
         self.notes = NoteSettings.from_config(config)
-        self.pending_notes: set[str] = set()  # conversation keys; records wait on disk
+        # Conversation key -> its contact's key, of transcripts waiting on disk for the contact.
+        self.pending_notes: dict[str, str] = {}
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
         self._fake_ids = itertools.count(1)
         self._warned_streams: set[str] = set()
@@ -363,7 +364,8 @@ class SyncRun:
         assert self.notes is not None
         stream = self.notes.stream
         waiting = {transcript_key(t): t for t in result.pending}
-        self.pending_notes |= waiting.keys()
+        self.pending_notes.update(
+            {key: str(t.get(self.notes.contact_key)) for key, t in waiting.items()})
         if park:
             self.dead_letters.add_many([
                 (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
@@ -391,15 +393,23 @@ class SyncRun:
         if self.notes is None or not self.pending_notes:
             return
         stream = self.notes.stream
-        waiting, self.pending_notes = self.pending_notes, set()
-        records = self.dead_letters.records(stream, waiting)
-        self.dead_letters.resolve(stream, waiting)  # a failure is added again
+        ready = {key for key, contact in self.pending_notes.items() if self._synced(contact)}
+        self.pending_notes = {key: contact for key, contact in self.pending_notes.items()
+                              if key not in ready}  # the rest is not even read back
+        records = self.dead_letters.records(stream, ready)
+        self.dead_letters.resolve(stream, ready)  # a failure is added again
         for start in range(0, len(records), self.batch_size):
             self.run_notes(records[start:start + self.batch_size], park=False)
-        self.dead_letters.unresolve(stream, self.pending_notes)  # still parked: kept
+        self.dead_letters.unresolve(stream, set(self.pending_notes))  # still parked: kept
         for key in self.pending_notes:
             self.report.records_seen[stream] += 1
             self.report.add(Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"))
+
+    def _synced(self, contact_key: str) -> bool:
+        """Whether a contact has a record its notes attach to (as ``NoteWriter.jobs`` asks)."""
+        assert self.notes is not None
+        link = self.links.get(self.notes.contact_stream, contact_key)
+        return bool(link and any(link.ids.get(name) for name in self.notes.attach_to))
 
     def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
                       batch: list[MappedRecord], first_outcome: int) -> None:

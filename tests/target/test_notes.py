@@ -174,3 +174,25 @@ def test_a_conversation_in_several_batches_written_at_once_keeps_one_note(salesf
         [body] = [text for title, text in notes.items() if title.endswith(key)]
         assert f"message {item['message_count'] - 1}<" in body  # the newest message is shown
     assert target.sync_run.report.count("failed") == 0
+
+
+def test_transcripts_before_their_contacts_are_written_at_the_end_of_the_run(salesforce_emulator):
+    """Parked transcripts whose contact synced later in the run get their note at the end;
+    one whose contact never synced stays parked in the dead letters."""
+    config = target_config(salesforce_emulator, batch_size_rows=2)
+    convs = [conversation("conv1", "c1", 3), conversation("conv2", "c2", 4),
+             conversation("conv3", "c1", 2)]
+    people = [contact("c1", "a@acme.com"), contact("c2", "b@acme.com", status="disqualified")]
+    transcripts_first = stream_text([], convs).splitlines(keepends=True)[:-1]  # no STATE yet
+    text = "".join(transcripts_first) + stream_text(people, [])
+    target = run_target(config, text)
+    assert sorted(t.rsplit("\u00b7 ", 1)[1] for t in notes_of(salesforce_emulator)) == [
+        "conv1", "conv3"]
+    notes = {o.key: (o.outcome, o.reason) for o in target.sync_run.report.outcomes
+             if o.sobject == "Note"}
+    assert notes == {"conv1": ("created", None), "conv3": ("created", None),
+                     "conv2": ("skipped", "contact_not_synced")}
+    with open(config["dead_letter_path"], encoding="utf-8") as handle:
+        parked = [json.loads(line) for line in handle]
+    assert [(e["stream"], e["key"]) for e in parked if e["stream"] == "transcripts"] == [
+        ("transcripts", "conv2")]
