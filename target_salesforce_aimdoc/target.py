@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from typing import Any
 
@@ -173,7 +174,8 @@ class TargetSalesforceAimdoc(Target):
         if self.config.get("dry_run"):
             self.logger.info("Dry run: no state emitted, so the next real run sees the same input")
             return
-        super()._write_state_message(self.links.add_to(state))
+        self.links.write_state(state, sys.stdout)  # as the SDK writes it, streamed
+        sys.stdout.flush()
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:
         """Start the run (login, describe, checks) with the first stream, before any record."""
