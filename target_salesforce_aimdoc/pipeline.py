@@ -374,7 +374,7 @@ class SyncRun:
             self.report.records_seen[stream] += 1
             self.report.add(Outcome(stream, transcript_key(transcript), "Note", "skipped",
                                     reason="no_contact"))
-        failed = []
+        failed, done = [], set()
         for job in result.written:
             outcome = _note_outcome(stream, job)
             self.report.records_seen[stream] += 1
@@ -384,6 +384,12 @@ class SyncRun:
             else:
                 self.links.record(stream, job.key, "Note", outcome.record_id or "",
                                   None, notes=job.note_ids, digest=job.note.digest)
+                done.add(job.key)
+        # A conversation parked earlier and written since: its older parked copy is dropped,
+        # so neither the end of this run nor the next one writes that older transcript over it.
+        for key in done:
+            self.pending_notes.pop(key, None)
+        self.dead_letters.resolve(stream, done)
         self.dead_letters.add_many(failed)
         self._progress()
         return set(waiting)

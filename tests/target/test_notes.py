@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aimdoc_emulators.salesforce.validation import note_content_is_valid
 from tap_aimdoc.transcripts import transcript
@@ -196,3 +197,18 @@ def test_transcripts_before_their_contacts_are_written_at_the_end_of_the_run(sal
         parked = [json.loads(line) for line in handle]
     assert [(e["stream"], e["key"]) for e in parked if e["stream"] == "transcripts"] == [
         ("transcripts", "conv2")]
+
+
+def test_a_parked_transcript_written_later_in_the_run_is_not_rewritten_from_its_old_copy(
+        salesforce_emulator):
+    """Parked before its contact synced, then sent again (grown) after: the note keeps the
+    newer messages, at the end of the run and in the next one, and nothing stays parked."""
+    config = target_config(salesforce_emulator, batch_size_rows=1)
+    early = stream_text([], [conversation("conv1", "c1", 3)]).splitlines(keepends=True)[:-1]
+    later = stream_text([contact("c1", "a@acme.com")], [conversation("conv1", "c1", 6)])
+    first = run_target(config, "".join(early) + later)
+    [(title, body)] = notes_of(salesforce_emulator).items()
+    assert "message 5<" in body
+    assert not Path(config["dead_letter_path"]).exists()  # the parked copy is gone
+    run_target(config, stream_text([contact("c1", "a@acme.com")], [], first.states[-1]))
+    assert "message 5<" in notes_of(salesforce_emulator)[title]
