@@ -24,7 +24,6 @@ from aimdoc_emulators.salesforce.validation import (
     RecordValidator,
     decode_note_content,
     format_datetime,
-    normalize_reference_values,
     note_text_preview,
 )
 
@@ -471,7 +470,7 @@ class SalesforceBackend:
 
     @staticmethod
     def _normalize_references(plan: ObjectPlan, values: dict[str, Any]) -> dict[str, Any]:
-        """``normalize_reference_values`` with the object's reference fields known."""
+        """Reference fields stored in their 18-character form."""
         references = plan.references
         for name, value in values.items():
             if value and name in references:
@@ -491,14 +490,18 @@ class SalesforceBackend:
         return False
 
     def _is_live(self, obj: SObjectMeta, record_id: str) -> bool:
-        """Whether a record with this id exists and is not deleted (``_row``, leaner)."""
+        """Whether a record with this id exists and is not deleted."""
+        row = self._select_by_id(obj, record_id, '"IsDeleted"')
+        return row is not None and not row[0]
+
+    def _select_by_id(self, obj: SObjectMeta, record_id: str, columns: str = "*") -> Any:
+        """``columns`` of the record with this id (in any id form), or None."""
         normalized = normalize_id(record_id)
         if normalized is None:
-            return False
-        row = self.conn.execute(
-            f'SELECT "IsDeleted" FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
+            return None
+        return self.conn.execute(
+            f'SELECT {columns} FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
         ).fetchone()
-        return row is not None and not row[0]
 
     def _unique_owner(self, obj: SObjectMeta) -> Any:
         def owner(field_name: str, value: Any, own_id: str | None) -> str | None:
@@ -510,12 +513,7 @@ class SalesforceBackend:
         return owner
 
     def _row(self, obj: SObjectMeta, record_id: str) -> dict[str, Any] | None:
-        normalized = normalize_id(record_id)
-        if normalized is None:
-            return None
-        row = self.conn.execute(
-            f'SELECT * FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
-        ).fetchone()
+        row = self._select_by_id(obj, record_id)
         return dict(row) if row else None
 
     def _live_row(self, obj: SObjectMeta, record_id: str) -> dict[str, Any]:
@@ -580,7 +578,7 @@ class SalesforceBackend:
                     "REQUIRED_FIELD_MISSING", "Required fields are missing: [Title]", ["Title"]
                 )])
             if values.get("Content") is not None:
-                self.last_note = None
+                self.last_note = None  # cleared first: content that fails leaves nothing stale
                 self.last_note = (values["Content"], decode_note_content(values["Content"]))
         if obj.name == "ContentDocumentLink" and current is None:
             taken = self.conn.execute(
@@ -657,19 +655,10 @@ class SalesforceBackend:
                         "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate",
                         "LastModifiedById", "SystemModstamp", "IsDeleted")
         }
-        if not self._has_row(doc, row["Id"]):
+        if self._select_by_id(doc, row["Id"], "1") is None:  # deleted or not
             self._insert_row(doc, twin)
         else:
             self._write_row(doc, twin)
-
-    def _has_row(self, obj: SObjectMeta, record_id: str) -> bool:
-        """Whether a record (deleted or not) has this id (``_row`` is not None, leaner)."""
-        normalized = normalize_id(record_id)
-        if normalized is None:
-            return False
-        return self.conn.execute(
-            f'SELECT 1 FROM "{obj.name}" WHERE "Id" = ?', (normalized,)
-        ).fetchone() is not None
 
     def _insert_row(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
         key = (obj.name, *row)
@@ -692,7 +681,7 @@ class SalesforceBackend:
         payload = {k: v for k, v in raw.items() if k not in {"attributes"}}
         record_id = payload.pop("Id", None)
         values = {name: value for name, (_, value) in validator.resolve_fields(payload).items()}
-        values = normalize_reference_values(values, obj)
+        values = self._normalize_references(self._plan(obj), values)
         if record_id:
             record_id = normalize_id(record_id) or record_id
         else:

@@ -314,15 +314,6 @@ class RecordValidator:
         return None
 
 
-def normalize_reference_values(values: dict[str, Any], obj: SObjectMeta) -> dict[str, Any]:
-    """Store reference fields in their 18-character form."""
-    for name, value in values.items():
-        meta = obj.field(name)
-        if meta is not None and meta.type == "reference" and value:
-            values[name] = normalize_id(str(value)) or value
-    return values
-
-
 def decode_note_content(encoded: str) -> str:
     """Decode and check ContentNote content the way Salesforce does (spec §4.2)."""
     try:
