@@ -9,14 +9,12 @@ cheaper of two ways (see ``gather``), and emits each transcript from the spool: 
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_aimdoc import schemas
-from tap_aimdoc.conform import boolean_only
+from tap_aimdoc.conform import RootConformer
 from tap_aimdoc.gather import MessageGatherer
 from tap_aimdoc.spool import TranscriptSpool
 from tap_aimdoc.streams import ConversationListing
@@ -49,7 +47,7 @@ class TranscriptsStream(ConversationListing):
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """The transcript of every conversation changed since the bookmark."""
-        self._conform = RootConformer.for_schema(self.effective_schema)
+        self._conform = RootConformer.for_schema(self.effective_schema, RECORD_FIELDS)
         if self._conform is not None:
             self.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
         with TranscriptSpool(MESSAGE_FIELDS) as spool:
@@ -117,37 +115,4 @@ def assemble(head: dict, messages: list[tuple]) -> dict:
             "messages": [{"id": id_, "role": role, "sender_name": sender, "content": content,
                           "created_at": created}
                          for id_, role, sender, content, created in messages]}
-
-
-class RootConformer:
-    """The SDK's ROOT_ONLY type conformance of a transcript, for a fraction of the work.
-
-    For values read from JSON it comes down to two things: NaN and infinities become null,
-    and a property whose schema allows only booleans (and null) gets ``value != 0`` (unless
-    the value is a number with a fraction part's type, which the SDK leaves as it is).
-    """
-
-    def __init__(self, booleans: frozenset[str]) -> None:
-        """Conform records whose boolean-only properties are ``booleans``."""
-        self.booleans = booleans
-
-    @classmethod
-    def for_schema(cls, schema: dict) -> RootConformer | None:
-        """For a stream schema with every property a transcript has; else None (use the SDK)."""
-        properties = schema.get("properties", {})
-        if not properties.keys() >= RECORD_FIELDS:
-            return None
-        return cls(frozenset(name for name in RECORD_FIELDS
-                             if boolean_only(properties[name])))
-
-    def __call__(self, record: dict) -> dict:
-        """The record, conformed in place."""
-        booleans = self.booleans
-        for name, value in record.items():
-            if isinstance(value, (float, Decimal)):
-                if not math.isfinite(value):
-                    record[name] = None
-            elif value is not None and name in booleans:
-                record[name] = value != 0
-        return record
 

@@ -17,9 +17,9 @@ from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.json import serialize_json
 
 from tap_aimdoc import schemas, spool
-from tap_aimdoc.conform import Conformer
+from tap_aimdoc.conform import Conformer, RootConformer
 from tap_aimdoc.spool import TranscriptSpool, in_order
-from tap_aimdoc.transcripts import MESSAGE_FIELDS, RECORD_FIELDS, RootConformer, assemble
+from tap_aimdoc.transcripts import MESSAGE_FIELDS, RECORD_FIELDS, assemble
 from tap_aimdoc.writer import AimdocWriter, serialize
 
 TEXT = "".join(map(chr, [*range(0x250), 0x7F, 0x2028, 0xD800, 0xDFFF, 0xFFFF, 0x1F44B]))
@@ -59,7 +59,7 @@ def test_records_wait_in_the_buffer_for_the_next_state(monkeypatch):
 
 
 def test_the_root_conformer_does_what_the_sdk_does():
-    conform = RootConformer.for_schema(schemas.TRANSCRIPT)
+    conform = RootConformer.for_schema(schemas.TRANSCRIPT, RECORD_FIELDS)
     assert conform is not None
     assert conform.booleans == {"escalated", "buyer_intent"}
     values = [None, True, False, 0, 2, 0.0, 1.5, math.nan, math.inf, Decimal("0"),
@@ -102,7 +102,7 @@ def test_the_conformer_does_what_the_sdk_does(schema):
 def test_a_catalog_without_a_field_leaves_conforming_to_the_sdk():
     schema = {"properties": {k: v for k, v in schemas.TRANSCRIPT["properties"].items()
                              if k != "referrer"}}
-    assert RootConformer.for_schema(schema) is None
+    assert RootConformer.for_schema(schema, RECORD_FIELDS) is None
 
 
 def test_a_transcript_lists_its_messages_fields_by_name():
