@@ -3,18 +3,26 @@
 The SDK encodes each message with simplejson and flushes stdout after each one. Here the
 standard library's C encoder writes the same line where it can (its output is identical for
 JSON's own types), falling back to the SDK's encoder for what only that one writes as the SDK
-does (``Decimal`` numbers, NaN and infinities); and a RECORD is left in stdout's buffer, which
-is flushed by the next STATE or SCHEMA message (and at exit), so records reach the target in
-blocks, never after the state that follows them.
+does (``Decimal`` numbers, NaN and infinities); and a RECORD is left in the output buffer,
+which is flushed by the next STATE or SCHEMA message (and at exit), so records reach the target
+in blocks, never after the state that follows them.
+
+The lines go to the process's stdout through a buffered binary stream of its own. With
+``python -u`` or ``PYTHONUNBUFFERED`` (set in many container images), ``sys.stdout`` writes
+straight to the file, and a text stream on an unbuffered file drops whatever a write leaves
+unwritten (python/cpython#85393): a pipe write interrupted by a signal (the tap stopped and
+continued, or sampled by a profiler) lost part of a line, and the target read a broken line.
+A buffered stream writes the rest.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import json
 import sys
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import RecordMessage
@@ -46,8 +54,30 @@ def serialize(data: dict) -> str:
         return serialize_json(data)
 
 
+def buffered_stdout(stdout: IO[str]) -> IO[bytes] | None:
+    """A buffered binary stream on ``stdout``'s file, if it is the process's own stdout.
+
+    None for a replaced ``sys.stdout`` (a test capturing it): that one is written as text.
+    """
+    if stdout is not sys.__stdout__:
+        return None
+    try:
+        descriptor = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    stdout.flush()
+    out = open(descriptor, "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115
+    atexit.register(out.flush)  # records after the last STATE of a failed run
+    return out
+
+
 class AimdocWriter(SingerWriter):
     """The SDK's Singer lines; records flushed with the next non-record message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stdout: IO[str] | None = None
+        self._out: IO[bytes] | None = None
 
     def serialize_message(self, message: Message) -> str:
         """A message as one line of JSON."""
@@ -58,6 +88,15 @@ class AimdocWriter(SingerWriter):
 
     def write_message(self, message: Message) -> None:
         """Write a message to stdout; flush unless it is a record."""
-        sys.stdout.write(self.format_message(message) + "\n")
+        line = self.format_message(message) + "\n"
+        if sys.stdout is not self._stdout:  # first message, or stdout replaced since
+            if self._out is not None:
+                self._out.flush()
+            self._stdout, self._out = sys.stdout, buffered_stdout(sys.stdout)
+        out = self._out
+        if out is None:
+            sys.stdout.write(line)
+        else:
+            out.write(line.encode(sys.stdout.encoding, sys.stdout.errors or "strict"))
         if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
+            (out or sys.stdout).flush()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import sys
+from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from singer_sdk import Target
 from singer_sdk import typing as th
@@ -14,6 +16,28 @@ from target_salesforce_aimdoc.messages import LineNumberedReader
 from target_salesforce_aimdoc.pipeline import SyncRun
 from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
 from target_salesforce_aimdoc.sinks import SalesforceSink
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@contextmanager
+def singer_stdout() -> Iterator[IO[str]]:
+    """``sys.stdout`` to write Singer lines to, flushed after.
+
+    Where it writes straight to the file (``python -u`` or ``PYTHONUNBUFFERED``), a buffered
+    stream on the same file instead: a text stream on an unbuffered file drops what a write
+    leaves unwritten (python/cpython#85393), as a pipe write cut short by a signal does.
+    """
+    stdout = sys.stdout
+    stdout.flush()
+    if not isinstance(getattr(stdout, "buffer", None), io.RawIOBase):
+        yield stdout
+        stdout.flush()
+        return
+    with open(stdout.fileno(), "w", encoding=stdout.encoding, errors=stdout.errors,
+              closefd=False) as buffered:
+        yield buffered
 
 AUTH_SETTINGS = th.PropertiesList(
     th.Property(
@@ -174,8 +198,8 @@ class TargetSalesforceAimdoc(Target):
         if self.config.get("dry_run"):
             self.logger.info("Dry run: no state emitted, so the next real run sees the same input")
             return
-        self.links.write_state(state, sys.stdout)  # as the SDK writes it, streamed
-        sys.stdout.flush()
+        with singer_stdout() as out:
+            self.links.write_state(state, out)  # as the SDK writes it, streamed
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:
         """Start the run (login, describe, checks) with the first stream, before any record."""

@@ -7,6 +7,7 @@ import io
 import json
 
 from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
+from tests.stopped_writer import read_while_stopping
 
 
 def store(count: int) -> LinkStore:
@@ -40,3 +41,26 @@ def test_links_from_the_incoming_state_are_replaced_and_an_empty_store_is_valid(
     assert json.loads(written(store(2), state)) == store(2).add_to(state)
     assert json.loads(written(LinkStore(), {})) == {
         STATE_KEY: {"version": 1, "instance_url": None, "records": {}}}
+
+
+STATES = """
+import datetime as dt
+from target_salesforce_aimdoc.links import LinkStore
+from target_salesforce_aimdoc.target import singer_stdout
+
+links = LinkStore(max_records=20_000)
+moment = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+for number in range(4_000):
+    links.record("contacts", f"c{number}", "Lead", f"00Q{number:015d}", moment)
+for n in range(25):
+    with singer_stdout() as out:
+        links.write_state({"bookmarks": {"n": n}}, out)
+"""
+
+
+def test_state_lines_survive_stops_of_an_unbuffered_target_writing_into_a_full_pipe():
+    read = read_while_stopping(STATES, pause_every=1)
+    assert read.returncode == 0
+    assert read.broken == []
+    assert [state["bookmarks"]["n"] for state in read.messages] == list(range(25))
+    assert all(len(state[STATE_KEY]["records"]) == 4_000 for state in read.messages)
