@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ MAX_QUERY_OR_COLLECTION = 5
 REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([^}]+)\}")
 _PLAIN_TYPES = frozenset({int, float, bool})
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")
+# ``@`` or ``{`` written as a JSON \u escape (a body could spell a reference that way).
+_ESCAPED_REFERENCE_CHAR = re.compile(rb"\\u00(?:40|7[bB])")
 ROLLED_BACK = (
     "The transaction was rolled back since another operation in the same transaction failed."
 )
@@ -36,9 +39,10 @@ def run_composite(
     """Run the subrequests in order and render ``{"compositeResponse": [...]}``."""
     subrequests, all_or_none = _validate(request.body)
     results: list[dict[str, Any]] = []
+    literal = _reference_free(request.raw_body)
     try:
         with backend.transaction():
-            _run_all(subrequests, all_or_none, dispatch, results)
+            _run_all(subrequests, all_or_none, dispatch, results, literal=literal)
             if all_or_none and any(r["httpStatusCode"] >= 400 for r in results):
                 raise _Halt
     except _Halt:
@@ -53,13 +57,16 @@ def _run_all(
     all_or_none: bool,
     dispatch: Callable[..., ApiResponse],
     results: list[dict[str, Any]],
+    *,
+    literal: bool = False,
 ) -> None:
+    """Run each subrequest; ``literal``: no body holds a reference (bodies run as sent)."""
     done: dict[str, dict[str, Any]] = {}
     for sub in subrequests:
         ref = sub["referenceId"]
         try:
             url = _substitute(sub["url"], done)
-            body = _substitute(sub.get("body"), done)
+            body = sub.get("body") if literal else _substitute(sub.get("body"), done)
         except _Unresolved as missing:
             result = _halted(ref, str(missing))
         else:
@@ -98,6 +105,17 @@ def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:
             "query and sObject Collections subrequests are allowed in a composite request.",
         )
     return subrequests, bool(body.get("allOrNone", False))
+
+
+def _reference_free(raw: bytes) -> bool:
+    """Whether a UTF-8 JSON request body cannot hold ``@{``, even spelt with escapes.
+
+    Then ``_substitute`` would return every body unchanged, and walking records of a large
+    sObject Collections body value by value is skipped.
+    """
+    if not raw or json.detect_encoding(raw) not in {"utf-8", "utf-8-sig"}:
+        return False
+    return b"@{" not in raw and _ESCAPED_REFERENCE_CHAR.search(raw) is None
 
 
 def _substitute(value: Any, done: dict[str, dict[str, Any]]) -> Any:

@@ -400,6 +400,32 @@ class SalesforceBackend:
                 raise
             self.conn.execute("RELEASE tx")
 
+    @contextlib.contextmanager
+    def record_operation(self) -> Iterator[None]:
+        """One record of a collection call, run inside the call's ``transaction()``.
+
+        A record that fails leaves the org as it was without a savepoint of its own:
+        ``create``, ``update``, ``upsert`` and ``delete`` raise ``RecordFailure`` only before
+        their first write or sequence step (checks first, then writes), and any other error
+        rolls back the enclosing transaction. (A SAVEPOINT per record cost as much as the
+        record's INSERT.) A ``RecordFailure`` after a write would break that, so it fails the
+        whole call instead, as an emulator bug.
+        """
+        with self.lock:
+            mark = self._write_mark()
+            try:
+                yield
+            except RecordFailure:
+                if self._write_mark() != mark:
+                    raise RuntimeError("a record failed after it was written") from None
+                raise
+
+    def _write_mark(self) -> tuple[int, int, int]:
+        """Changes so far: rows written, sequence steps, records counted."""
+        counters = self.counters
+        return (self.conn.total_changes, sum(self.sequences.values()),
+                counters.created + counters.updated + counters.deleted)
+
     def convert_lead(
         self, lead_id: str, contact_id: str | None = None, account_id: str | None = None
     ) -> dict[str, str]:

@@ -342,7 +342,7 @@ class SalesforceResponses:
         if injected is not None:
             return {"success": False, "errors": [as_collection_error(injected)]}
         try:
-            with self.backend.transaction():
+            with self.backend.record_operation():
                 return operation(item)
         except RecordFailure as failure:
             result: dict[str, Any] = {

@@ -45,7 +45,7 @@ from aimdoc_emulators.salesforce.soql_parser import (
     Query,
     parse,
 )
-from aimdoc_emulators.salesforce.store import folds_in_python
+from aimdoc_emulators.salesforce.store import contains_pattern, folds_in_python
 
 if TYPE_CHECKING:
     from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
@@ -80,6 +80,13 @@ class QueryResult:
 
 # An ASCII LIKE pattern whose only backslashes escape % or _ (SQLite reads it the same way).
 _NATIVE_LIKE = re.compile(r"^(?:[\x20-\x5b\x5d-\x7e]|\\[%_])*$")
+
+
+# ``%word%``: a printable ASCII word with no wildcard or backslash in it (and not too long for
+# the regex ``contains_pattern`` builds).
+_PLAIN_CONTAINS = re.compile(r"%[\x20-\x24\x26-\x5b\x5d\x5e\x60-\x7e]{1,200}%\Z")
+_NATIVE_HEAD = "(COALESCE("
+_NATIVE_TAIL = " LIKE ? ESCAPE '\\', 0) = 1)"
 
 
 def _balanced(op: str, terms: list[str]) -> str:
@@ -383,7 +390,9 @@ class _Compiler:
     # -- conditions ----------------------------------------------------------------------
     def condition(self, cond: Condition) -> str:
         if isinstance(cond, Junction):
-            return _balanced(cond.op, [self.condition(item) for item in cond.operands])
+            start = len(self.params)
+            terms = [self.condition(item) for item in cond.operands]
+            return self.contains_any(cond, terms, start) or _balanced(cond.op, terms)
         if isinstance(cond, Not):
             return f"(NOT {self.condition(cond.operand)})"
         if isinstance(cond, Comparison):
@@ -391,6 +400,29 @@ class _Compiler:
         if isinstance(cond, InList):
             return self.in_list(cond)
         return self.like(cond)
+
+    def contains_any(self, cond: Junction, terms: list[str], start: int) -> str | None:
+        """``x LIKE '%a%' OR x LIKE '%b%' OR ...`` as one ``sf_contains`` term, or None.
+
+        Only when every operand is a native LIKE of a plain word (no wildcard inside, no
+        escape) on the same column: SQLite would try every pattern on every row; one search
+        of a regex built from the words answers the same (see ``store.sf_contains``).
+        """
+        patterns = self.params[start:]
+        if cond.op != "OR" or len(terms) < 2 or len(patterns) != len(terms):
+            return None
+        columns = set()
+        for term, pattern, operand in zip(terms, patterns, cond.operands, strict=True):
+            if not (isinstance(operand, Like) and isinstance(pattern, str)
+                    and _PLAIN_CONTAINS.match(pattern) and term.startswith(_NATIVE_HEAD)
+                    and term.endswith(_NATIVE_TAIL)):
+                return None
+            columns.add(term[len(_NATIVE_HEAD):-len(_NATIVE_TAIL)])
+        if len(columns) != 1:
+            return None
+        del self.params[start:]
+        source = contains_pattern([pattern[1:-1] for pattern in patterns])
+        return f"(sf_contains({self.param(source)}, {columns.pop()}) = 1)"
 
     def comparison(self, cond: Comparison) -> str:
         column = self.filterable(cond.field)

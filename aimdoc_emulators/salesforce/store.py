@@ -68,6 +68,50 @@ def sf_like(pattern: str | None, value: str | None) -> int:
     return int(_like_regex(pattern).fullmatch(str(value)) is not None)
 
 
+def contains_pattern(words: list[str]) -> str:
+    """A regex source finding any of ``words`` (ASCII, compared case-insensitively).
+
+    The words share a trie, so a search tries each position once rather than every word.
+    A word ending in the trie makes its longer continuations redundant (it occurs already).
+    """
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word.lower():
+            if "" in node:
+                break
+            node = node.setdefault(char, {})
+        else:
+            node.clear()
+            node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        if "" in node:
+            return ""
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
+@lru_cache(maxsize=64)
+def _contains_regex(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.ASCII | re.IGNORECASE)
+
+
+def sf_contains(source: str | None, value: str | None) -> int:
+    """``value LIKE '%w1%' OR value LIKE '%w2%' ...`` as SQLite's LIKE answers it.
+
+    ``source`` is ``contains_pattern`` of the words (printable ASCII, no wildcards). SQLite
+    folds ASCII letters only (``re.ASCII | re.IGNORECASE``) and reads a value up to its first
+    NUL; a null value is not like anything.
+    """
+    if source is None or value is None:
+        return 0
+    text = str(value).partition("\x00")[0]
+    return int(_contains_regex(source).search(text) is not None)
+
+
 def column_type(meta: FieldMeta) -> str:
     """The SQLite column declaration for a field."""
     if meta.type in {"boolean", "int"}:
@@ -80,11 +124,12 @@ def column_type(meta: FieldMeta) -> str:
 
 
 def connect(path: str = ":memory:") -> sqlite3.Connection:
-    """Open the database with the SFCI collation, sf_like and sf_fold registered."""
+    """Open the database with the SFCI collation, sf_like, sf_fold and sf_contains registered."""
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.create_collation("SFCI", _casefold_compare)
     conn.create_function("sf_like", 2, sf_like, deterministic=True)
     conn.create_function("sf_fold", 1, sf_fold, deterministic=True)
+    conn.create_function("sf_contains", 2, sf_contains, deterministic=True)
     conn.row_factory = sqlite3.Row
     return conn
 

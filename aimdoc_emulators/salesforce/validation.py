@@ -49,10 +49,8 @@ def format_datetime(value: dt.datetime) -> str:
     value = value.astimezone(dt.UTC)
     if value.year < 1000:  # strftime's %Y does not pad years below 1000 on every platform
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}+0000"
-    )
+    # "YYYY-MM-DDTHH:MM:SS.mmm+00:00" (milliseconds truncated, as // 1000 does), colon dropped
+    return value.isoformat(timespec="milliseconds")[:-6] + "+0000"
 
 
 def parse_datetime(text: str) -> dt.datetime | None:
