@@ -45,11 +45,18 @@ class ApiCall:
     @classmethod
     def from_environ(cls, environ: dict, path: str) -> ApiCall:
         """A call to a fixed API path (PATH_INFO is ``path``), read without werkzeug."""
-        query = environ.get("QUERY_STRING", "").encode("latin1").decode()
+        query = environ.get("QUERY_STRING", "")
         args: dict[str, str] = {}
-        for name, value in parse_qsl(query, keep_blank_values=True,
-                                     errors="werkzeug.url_quote"):
-            args.setdefault(name, value)
+        if query.isascii() and "%" not in query and "+" not in query:
+            # Nothing to decode or unquote: parse_qsl's fields, split as it splits them.
+            for field in query.split("&"):
+                if field:
+                    name, _, value = field.partition("=")
+                    args.setdefault(name, value)
+        else:
+            for name, value in parse_qsl(query.encode("latin1").decode(),
+                                         keep_blank_values=True, errors="werkzeug.url_quote"):
+                args.setdefault(name, value)
         return cls(environ.get("REQUEST_METHOD", "GET").upper(), path, args,
                    environ.get("HTTP_AUTHORIZATION", ""), {})
 
