@@ -27,13 +27,17 @@ MESSAGE_CUT = f" {ELLIPSIS} (message cut to fit the note)"
 _FIELD_CAP, _URL_CAP, _NAME_CAP = 200, 400, 100
 _QUESTION_CAP, _ANSWER_CAP, _MAX_ANSWERS = 200, 500, 100
 _SHORT_ID = 12
+_UTM_KEYS = ("source", "medium", "campaign")
+_BR = "\x03"  # stands for <br> in a transcript's skeleton (see _transcript)
 
 _NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _UNCLEAN = re.compile(r"[\r\t\x85\u2028\u2029\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _TO_ESCAPE = re.compile(r"[&<>\"'\n]")
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]00:?00)\Z")
+_STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]00:?00)"  # the tap's form
+_CANONICAL = re.compile(rf"{_STAMP}\Z")
+_CANONICAL_LINES = re.compile(rf"(?:{_STAMP}\n)*{_STAMP}\Z")
 _TOKEN = re.compile(r"</?(?:p|b|i|u|ul|ol|li|br)>|<br ?/>|&(?:amp|lt|gt|quot|#39);"
                     r"|&#(\d{1,7});|&#[xX]([0-9a-fA-F]{1,6});")
 
@@ -102,6 +106,16 @@ def clean_text(value: Any) -> str:
     return _CONTROL.sub("", _NEWLINES.sub("\n", text).replace("\t", " "))
 
 
+def _clean_many(values: list[Any]) -> list[str]:
+    """``[clean_text(value) for value in values]``, checked in one pass in the common case."""
+    texts = ["" if value is None else value for value in values]
+    try:
+        joined = "".join(texts)
+    except TypeError:  # not all text
+        return [clean_text(value) for value in values]
+    return [clean_text(value) for value in values] if _UNCLEAN.search(joined) else texts
+
+
 def note_title(transcript: Mapping[str, Any], *, agent_label: str | None = None) -> str:
     """The note's deterministic title (≤ 80 characters, stable as the conversation grows).
 
@@ -141,58 +155,36 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
     primary, limit = (True, budget) if kind == "content_note" else (False, NOTE_BODY_LIMIT)
     title = note_title(transcript, agent_label=agent_label)
     raw = transcript.get("messages")
-    messages = [m for m in raw if isinstance(m, Mapping)] if isinstance(raw, list) else []
+    messages = ([m for m in raw if type(m) is dict or isinstance(m, Mapping)]  # dict: no ABC check
+                if isinstance(raw, list) else [])
     agent = _clip(_line(agent_label or transcript.get("agent_name")), _NAME_CAP)
     header = _header(transcript, messages, agent, aimdoc_app_url)
     answers = _answers(transcript.get("qualification") if qualification is None
                        else qualification)
     answers, hidden = _fit_answers(answers, limit // 4, primary)
     speakers = [_speaker(m, agent or "AI agent") for m in messages]
-    escaped = {speaker: _esc(speaker) for speaker in set(speakers)}  # a few distinct ones
+    times = _utc_many([m.get("created_at") for m in messages])
+    contents = _clean_many([m.get("content") for m in messages])
     total = len(messages)
 
     def fixed(html: bool) -> str:
         return (_header_part(header, html) + _answers_part(answers, hidden, html)
                 + ("<p><b>Transcript</b></p>" if html else "Transcript\n\n"))
 
-    times = [_utc(m.get("created_at")) for m in messages]
-
-    def block(i: int, content: str, html: bool) -> str:
-        speaker = speakers[i]
-        return _message_part(escaped[speaker] if html else speaker, times[i], content, html)
-
-    contents = [clean_text(m.get("content")) for m in messages]
-    used = _size(fixed(primary), primary)
-    kept = 0
-    blocks: dict[int, str] = {}  # the primary form's blocks, as measured
-    most = _size(_marker(total, total, primary), primary)  # no marker is longer
-    for i in range(total - 1, -1, -1):
-        blocks[i] = block(i, contents[i], primary)
-        step = _size(blocks[i], primary)
-        cut = total - kept - 1
-        if cut and used + step + most > limit:  # near the limit: the exact marker decides
-            marker = _size(_marker(cut, total, primary), primary)
-        else:
-            marker = 0
-        if used + step + marker > limit:
-            break
-        used, kept = used + step, kept + 1
-    if total and not kept:  # the newest message alone is too long: cut inside it
-        newest = total - 1
-        room = (limit - used - _size(block(newest, MESSAGE_CUT, primary), primary)
-                - (_size(_marker(newest, total, primary), primary) if newest else 0))
-        contents[newest] = _fit_chars(contents[newest], room, primary) + MESSAGE_CUT
-        blocks[newest] = block(newest, contents[newest], primary)
-        kept = 1
-    cut = total - kept
+    head = fixed(primary)
+    used = _size(head, primary)
+    part = _transcript(speakers, times, contents, primary)
+    cut = 0  # all messages and even the longest marker fit: nothing to measure one by one
+    if used + _size(part, primary) + _marker_size(total, total, primary) > limit:
+        cut = _fit_messages(speakers, times, contents, limit - used, primary)
+        part = _transcript(speakers[cut:], times[cut:], contents[cut:], primary)
 
     def body(html: bool) -> str:
-        parts = [fixed(html), _marker(cut, total, html) if cut else ""]
-        parts += [blocks[i] if html == primary else block(i, contents[i], html)
-                  for i in range(cut, total)]
-        if not total:
-            parts.append("<p><i>No messages.</i></p>" if html else "No messages.\n")
-        return "".join(parts)
+        start, shown = (head, part) if html == primary else (
+            fixed(html), _transcript(speakers[cut:], times[cut:], contents[cut:], html))
+        marker = _marker(cut, total, html) if cut else ""
+        empty = ("<p><i>No messages.</i></p>" if html else "No messages.\n") if not total else ""
+        return start + marker + shown + empty
 
     note = RenderedNote(title=title, truncated=cut, _html=lambda: body(True),
                         _text=lambda: body(False).rstrip("\n"))
@@ -200,31 +192,61 @@ def render_note(transcript: Mapping[str, Any], *, qualification: list[dict] | No
     return note
 
 
+def _fit_messages(speakers: list[str], times: list[str], contents: list[str], room: int,
+                  html: bool) -> int:
+    """How many of the oldest messages to leave out so the rest and the marker fit ``room``.
+
+    Keeps the newest messages while they fit. When even the newest does not, the older ones
+    are all cut and the newest one's content (in ``contents``) is cut inside to fit.
+    """
+    total = len(speakers)
+    sizes = [_size(block, html) for block in _blocks(speakers, times, contents, html)]
+    most = _marker_size(total, total, html)  # no marker is longer
+    used = kept = 0
+    for step in reversed(sizes):
+        cut = total - kept - 1
+        near = cut and used + step + most > room  # near the limit: the exact marker decides
+        if used + step + (_marker_size(cut, total, html) if near else 0) > room:
+            break
+        used, kept = used + step, kept + 1
+    if kept or not total:
+        return total - kept
+    newest = total - 1  # the newest message alone is too long: cut inside it
+    cut_block = _blocks([speakers[newest]], [times[newest]], [MESSAGE_CUT], html)[0]
+    room -= _size(cut_block, html) + (_marker_size(newest, total, html) if newest else 0)
+    contents[newest] = _fit_chars(contents[newest], room, html) + MESSAGE_CUT
+    return newest
+
+
 def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], agent: str,
             app_url: str | None) -> list[tuple[str, str]]:
     """The session context as (label, text) lines; unknown values are left out."""
     get = transcript.get
     last_time = messages[-1].get("created_at") if messages else None
-    conversation_id = clean_text(get("conversation_id") or get("id"))
-    link = clean_text(get("session_url"))
+    utm = get("utm") if isinstance(get("utm"), Mapping) else {}
+    (conversation_id, link, status, page, referrer, escalation, intent,
+     *utm_values) = _clean_many([
+        get("conversation_id") or get("id"), get("session_url"), get("status"),
+        get("page_url"), get("referrer"), get("escalation_reason"),
+        get("buyer_intent_reason"), *(utm.get(key) for key in _UTM_KEYS)])
     if app_url and link.startswith("/"):
         link = app_url.rstrip("/") + link
     elif app_url and not link and get("agent_id"):
         link = f"{app_url.rstrip('/')}/agents/{get('agent_id')}/conversations/{conversation_id}"
-    utm = get("utm") if isinstance(get("utm"), Mapping) else {}
-    utm_text = ", ".join(f"{key}={_clip(clean_text(utm.get(key)), _FIELD_CAP)}"
-                         for key in ("source", "medium", "campaign") if _line(utm.get(key)))
+    utm_text = ", ".join([f"{key}={_clip(value, _FIELD_CAP)}"
+                          for key, value in zip(_UTM_KEYS, utm_values, strict=True)
+                          if value.strip()])
     lines = [
         ("Agent", agent),
         ("Conversation ID", _clip(conversation_id, _FIELD_CAP)),
         ("Started", _utc(get("created_at")) or _utc(_first_message_time(transcript))),
         ("Last activity", _utc(get("last_message_at")) or _utc(get("updated_at"))
          or _utc(last_time)),
-        ("Status", _clip(clean_text(get("status")), _FIELD_CAP)),
-        ("Escalated", _flag(get("escalated"), get("escalation_reason"))),
-        ("Buyer intent", _flag(get("buyer_intent"), get("buyer_intent_reason"))),
-        ("Page", _clip(clean_text(get("page_url")), _URL_CAP)),
-        ("Referrer", _clip(clean_text(get("referrer")), _URL_CAP)),
+        ("Status", _clip(status, _FIELD_CAP)),
+        ("Escalated", _flag(get("escalated"), escalation)),
+        ("Buyer intent", _flag(get("buyer_intent"), intent)),
+        ("Page", _clip(page, _URL_CAP)),
+        ("Referrer", _clip(referrer, _URL_CAP)),
         ("UTM", utm_text),
         ("Open in Aimdoc", _clip(link, _URL_CAP)),
         ("Messages", f"{len(messages):,}"),
@@ -234,7 +256,9 @@ def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], ag
 
 def _header_part(lines: list[tuple[str, str]], html: bool) -> str:
     if html:
-        rows = "".join(f"<br><b>{label}:</b> {_esc(value)}" for label, value in lines)
+        values = _esc_many([value for _, value in lines])
+        rows = "".join([f"<br><b>{label}:</b> {value}"
+                        for (label, _), value in zip(lines, values, strict=True)])
         return f"<p><b>Aimdoc conversation</b>{rows}</p>"
     return "Aimdoc conversation\n" + "".join(f"{k}: {v}\n" for k, v in lines) + "\n"
 
@@ -304,13 +328,37 @@ def _speaker(message: Mapping[str, Any], agent: str) -> str:
     return _clip(role.capitalize(), _NAME_CAP) or "Unknown"
 
 
-def _message_part(speaker: str, time: str, content: str, html: bool) -> str:
-    """One message; in HTML, ``speaker`` comes escaped already."""
-    when = f" · {time}" if time else ""
+def _blocks(speakers: list[str], times: list[str], contents: list[str],
+            html: bool) -> list[str]:
+    """The messages' blocks, one per message, in the form ``html`` picks."""
     if html:
-        text = f"<br>{_esc(content)}" if content else ""
-        return f"<p><b>{speaker}</b>{when}{text}</p>"
-    return f"{speaker}{when}\n" + (f"{content}\n" if content else "") + "\n"
+        names = {speaker: _esc(speaker) for speaker in set(speakers)}  # a few distinct ones
+        return [f"<p><b>{names[speaker]}</b>{' · ' if time else ''}{time}"
+                f"{'<br>' if content else ''}{content}</p>"
+                for speaker, time, content in zip(speakers, times, _esc_many(contents),
+                                                  strict=True)]
+    return [f"{speaker}{' · ' if time else ''}{time}\n" + (f"{content}\n" if content else "") + "\n"
+            for speaker, time, content in zip(speakers, times, contents, strict=True)]
+
+
+def _transcript(speakers: list[str], times: list[str], contents: list[str],
+                html: bool) -> str:
+    """``"".join(_blocks(...))``; in HTML, the whole transcript is escaped at once.
+
+    Cleaned text holds no control characters, so U+0001 to U+0003 can stand for the markup
+    while the speakers and contents are escaped together.
+    """
+    if not html:
+        return "".join(_blocks(speakers, times, contents, html))
+    if not speakers:
+        return ""
+    skeleton = "\x01".join([f"{speaker}\x02{' · ' if time else ''}{time}"
+                             f"{_BR if content else ''}{content}"
+                             for speaker, time, content in zip(speakers, times, contents,
+                                                               strict=True)])
+    html_text = (_esc(skeleton).replace("\x01", "</p><p><b>").replace("\x02", "</b>")
+                 .replace(_BR, "<br>"))
+    return f"<p><b>{html_text}</p>"
 
 
 def _marker(cut: int, total: int, html: bool) -> str:
@@ -320,8 +368,13 @@ def _marker(cut: int, total: int, html: bool) -> str:
     return f"<p><i>{text}</i></p>" if html else f"{text}\n\n"
 
 
-def _flag(value: Any, reason: Any) -> str:
-    reason_text = _clip(clean_text(reason), _FIELD_CAP).strip()
+def _marker_size(cut: int, total: int, html: bool) -> int:
+    return _size(_marker(cut, total, html), html)
+
+
+def _flag(value: Any, reason: str) -> str:
+    """A yes/no flag with its (cleaned) reason."""
+    reason_text = _clip(reason, _FIELD_CAP).strip()
     if isinstance(value, str):
         value = value.strip().lower() in ("true", "1", "yes") if value.strip() else None
     if value is None and not reason_text:
@@ -363,11 +416,25 @@ def _esc(text: str) -> str:
             .replace('"', "&quot;").replace("'", "&#39;").replace("\n", "<br>"))
 
 
+def _esc_many(texts: list[str]) -> list[str]:
+    """``[_esc(text) for text in texts]``, escaped in one pass when no text holds a NUL."""
+    joined = "\0".join(texts)
+    if not _TO_ESCAPE.search(joined):
+        return texts
+    if joined.count("\0") != len(texts) - 1:  # a NUL of its own: escape one by one
+        return [_esc(text) for text in texts]
+    return _esc(joined).split("\0")
+
+
 def _size(text: str, html: bool) -> int:
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-8")) if html else _units(text)
 
 
 def _units(text: str) -> int:
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
@@ -390,6 +457,17 @@ def _moment(value: Any) -> datetime | None:
     else:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _utc_many(values: list[Any]) -> list[str]:
+    """``[_utc(value) for value in values]``; one match checks them all in the common case."""
+    try:
+        joined = "\n".join(values)
+    except TypeError:  # not all text
+        return [_utc(value) for value in values]
+    if joined.count("\n") == len(values) - 1 and _CANONICAL_LINES.match(joined):
+        return [f"{value[:10]} {value[11:16]} UTC" for value in values]
+    return [_utc(value) for value in values]
 
 
 def _utc(value: Any) -> str:
