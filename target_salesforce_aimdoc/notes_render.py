@@ -256,9 +256,7 @@ def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], ag
 
 def _header_part(lines: list[tuple[str, str]], html: bool) -> str:
     if html:
-        values = _esc_many([value for _, value in lines])
-        rows = "".join([f"<br><b>{label}:</b> {value}"
-                        for (label, _), value in zip(lines, values, strict=True)])
+        rows = "".join(f"<br><b>{label}:</b> {_esc(value)}" for label, value in lines)
         return f"<p><b>Aimdoc conversation</b>{rows}</p>"
     return "Aimdoc conversation\n" + "".join(f"{k}: {v}\n" for k, v in lines) + "\n"
 
@@ -335,7 +333,7 @@ def _blocks(speakers: list[str], times: list[str], contents: list[str],
         names = {speaker: _esc(speaker) for speaker in set(speakers)}  # a few distinct ones
         return [f"<p><b>{names[speaker]}</b>{' · ' if time else ''}{time}"
                 f"{'<br>' if content else ''}{content}</p>"
-                for speaker, time, content in zip(speakers, times, _esc_many(contents),
+                for speaker, time, content in zip(speakers, times, map(_esc, contents),
                                                   strict=True)]
     return [f"{speaker}{' · ' if time else ''}{time}\n" + (f"{content}\n" if content else "") + "\n"
             for speaker, time, content in zip(speakers, times, contents, strict=True)]
@@ -416,20 +414,10 @@ def _esc(text: str) -> str:
             .replace('"', "&quot;").replace("'", "&#39;").replace("\n", "<br>"))
 
 
-def _esc_many(texts: list[str]) -> list[str]:
-    """``[_esc(text) for text in texts]``, escaped in one pass when no text holds a NUL."""
-    joined = "\0".join(texts)
-    if not _TO_ESCAPE.search(joined):
-        return texts
-    if joined.count("\0") != len(texts) - 1:  # a NUL of its own: escape one by one
-        return [_esc(text) for text in texts]
-    return _esc(joined).split("\0")
-
-
 def _size(text: str, html: bool) -> int:
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-8")) if html else _units(text)
+    if not html:
+        return _units(text)
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _units(text: str) -> int:

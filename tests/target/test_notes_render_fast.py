@@ -35,8 +35,6 @@ def test_batched_helpers_match_the_one_value_functions(seed):
     assert nr._clean_many(raw) == [nr.clean_text(value) for value in raw]
     stamps = [rnd.choice(STAMPS) if rnd.random() < 0.3 else STAMPS[0] for _ in range(size)]
     assert nr._utc_many(stamps) == [nr._utc(value) for value in stamps]
-    texts = [text(rnd) for _ in range(size)]
-    assert nr._esc_many(texts) == [nr._esc(value) for value in texts]
 
 
 @pytest.mark.parametrize("seed", range(300))
