@@ -21,6 +21,7 @@ def bulk_ingest(
     *,
     poll_seconds: float = 1.0,
     timeout: float = 3600.0,
+    assignment_rule_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Bulk API 2.0 ingest job; one result per input record, in input order.
 
@@ -45,6 +46,7 @@ def bulk_ingest(
             "contentType": "CSV",
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
+            **({"assignmentRuleId": assignment_rule_id} if assignment_rule_id else {}),
         },
         idempotent=False,
     ).json()
@@ -87,7 +89,10 @@ def _results(
         }
     ] * len(rows)
     for name in ("successfulResults", "failedResults"):
-        for row in _from_csv(_request(client, "bulk_results", "GET", f"{url}/{name}").text):
+        # Bulk API 2.0 results are UTF-8 whatever the Content-Type says (requests would read
+        # a text/csv body with no charset as ISO-8859-1, and non-ASCII rows would not match).
+        body = _request(client, "bulk_results", "GET", f"{url}/{name}").content
+        for row in _from_csv(body.decode("utf-8-sig", errors="replace")):
             waiting = positions.get(tuple(row.get(c, "") for c in columns))
             if not waiting:
                 continue

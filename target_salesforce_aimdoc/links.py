@@ -13,26 +13,38 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import logging
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+LOGGER = logging.getLogger("target_salesforce_aimdoc.links")
 STATE_KEY = "salesforce_links"
 STATE_VERSION = 1
 OBJECTS = ("Account", "Contact", "Lead", "Note")
+_ID = re.compile(r"^([A-Za-z0-9]{15}|[A-Za-z0-9]{18})?$")  # "" marks a deliberate skip
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat() if moment else None
 
 
-def _parse(text: str | None) -> dt.datetime | None:
-    if not text:
+def _parse(text: Any) -> dt.datetime | None:
+    if not text or not isinstance(text, str):
         return None
     try:
-        return dt.datetime.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def org_of(token: str | None) -> str | None:
+    """The 15-character org id a session id starts with (``00D...!...``), if it has one."""
+    if token and "!" in token and token.startswith("00D"):
+        return token.split("!", 1)[0][:15]
+    return None
 
 
 @dataclass(slots=True)
@@ -54,8 +66,9 @@ class Link:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Link:
-        """Read a state entry (unknown keys are ignored)."""
-        ids = {name: str(data[name] or "") for name in OBJECTS if name in data}
+        """Read a state entry (unknown keys, and values of the wrong type, are ignored)."""
+        ids = {name: data[name] for name in OBJECTS
+               if isinstance(data.get(name), str) and _ID.match(data[name])}
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else None
         return cls(ids, _parse(data.get("updated_at")), meta)
 
@@ -71,25 +84,58 @@ class LinkStore:
         self.watermarks: OrderedDict[str, dt.datetime] = OrderedDict()
         self.changed: OrderedDict[str, None] = OrderedDict()
         self.loaded = False
+        self.org_id: str | None = None  # the org the links belong to
 
     @staticmethod
     def key(stream: str, source_key: str) -> str:
         """The state key of a source record."""
         return f"{stream}/{source_key}"
 
-    def load(self, state: dict[str, Any] | None) -> None:
-        """Read links from a state dict (once; later calls are ignored)."""
+    def load(self, state: Any) -> None:
+        """Read links from a state dict (once; later calls are ignored).
+
+        What cannot be read is ignored with a warning: Salesforce matching takes over. Links
+        saved against another org (a sandbox's state used on production) are dropped.
+        """
         if self.loaded:
             return
         self.loaded = True
-        saved = (state or {}).get(STATE_KEY) or {}
-        self.instance_url = self.instance_url or saved.get("instance_url")
-        entries = saved.get("records") or {}
-        for name, data in entries.items():
-            if isinstance(data, dict):
-                link = Link.from_json(data)
-                self.links[name] = link
-                self._index(link)
+        saved = state.get(STATE_KEY) if isinstance(state, dict) else None
+        if saved is None:
+            return
+        if not isinstance(saved, dict) or not isinstance(saved.get("records") or {}, dict):
+            LOGGER.warning("The state's %s is not an object of links; ignoring it (records "
+                           "are matched in Salesforce instead)", STATE_KEY)
+            return
+        saved_org = saved.get("org_id") if isinstance(saved.get("org_id"), str) else None
+        if self.org_id and saved_org and saved_org[:15] != self.org_id:
+            LOGGER.warning("The state's links belong to org %s, not %s; ignoring them",
+                           saved_org, self.org_id)
+            return
+        self.org_id = self.org_id or saved_org
+        if isinstance(saved.get("instance_url"), str):
+            self.instance_url = self.instance_url or saved["instance_url"]
+        bad = 0
+        for name, data in (saved.get("records") or {}).items():
+            if not isinstance(data, dict) or not isinstance(name, str):
+                bad += 1
+                continue
+            link = Link.from_json(data)
+            self.links[name] = link
+            self._index(link)
+        if bad:
+            LOGGER.warning("Ignored %d link records of the state that could not be read", bad)
+
+    def bind(self, org_id: str | None, instance_url: str | None) -> None:
+        """Tie the links to the org the run writes to; links of another org are dropped."""
+        org_id = org_id[:15] if org_id else None
+        if org_id and self.org_id and self.org_id != org_id and self.links:
+            LOGGER.warning("The state's links belong to org %s, not %s; ignoring them",
+                           self.org_id, org_id)
+            self.links.clear()
+            self.watermarks.clear()
+        self.org_id = org_id or self.org_id
+        self.instance_url = instance_url or self.instance_url
 
     def _index(self, link: Link) -> None:
         if link.updated_at is None:
@@ -107,7 +153,7 @@ class LinkStore:
     def snapshot(self, keys: list[tuple[str, str]]) -> LinkStore:
         """A copy of some links (``(stream, source key)`` pairs), for work on another thread."""
         copy = LinkStore(self.max_records)
-        copy.instance_url = self.instance_url
+        copy.instance_url, copy.org_id = self.instance_url, self.org_id
         for stream, source_key in keys:
             link = self.get(stream, source_key)
             if link is not None:
@@ -151,6 +197,7 @@ class LinkStore:
     def to_state(self) -> dict[str, Any]:
         """The ``salesforce_links`` state value."""
         return {"version": STATE_VERSION, "instance_url": self.instance_url,
+                "org_id": self.org_id,
                 "records": {name: link.to_json() for name, link in self.links.items()}}
 
     def add_to(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +214,8 @@ class LinkStore:
         base = {key: value for key, value in state.items() if key != STATE_KEY}
         head = json.dumps(base)[:-1] + (", " if base else "")
         out.write(f"{head}{json.dumps(STATE_KEY)}: {{\"version\": {json.dumps(STATE_VERSION)}, "
-                  f"\"instance_url\": {json.dumps(self.instance_url)}, \"records\": {{")
+                  f"\"instance_url\": {json.dumps(self.instance_url)}, "
+                  f"\"org_id\": {json.dumps(self.org_id)}, \"records\": {{")
         items = iter(self.links.items())
         separator = ""
         while chunk := list(itertools.islice(items, 1000)):

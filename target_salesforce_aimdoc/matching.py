@@ -110,6 +110,10 @@ class Matcher:
                 matches.contacts_by_id[row["Id"]] = row
         return matches
 
+    def by_ids(self, sobject: str, ids: list[str]) -> list[dict[str, Any]]:
+        """Records of ``sobject`` by id, with every field the plan compares."""
+        return self._run(self._in_queries(sobject, "Id", ids))[sobject] if ids else []
+
     def _run(self, queries: list[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
         rows: dict[str, list[dict[str, Any]]] = {"Lead": [], "Contact": [], "Account": []}
         if queries:

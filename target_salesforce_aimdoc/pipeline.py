@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from target_salesforce_aimdoc import crm_objects, report_files
 from target_salesforce_aimdoc.checks import ensure_valid
 from target_salesforce_aimdoc.deadletters import DeadLetters
+from target_salesforce_aimdoc.duplicates import settle as settle_duplicates
 from target_salesforce_aimdoc.expressions import ExpressionError
 from target_salesforce_aimdoc.filters import skip_reason
 from target_salesforce_aimdoc.links import LinkStore
@@ -100,7 +101,7 @@ class SyncRun:
         self.matcher = Matcher(self.client, self.settings, self.describes)
         self.report = RunReport()
         self.links = links or LinkStore()
-        self.links.instance_url = self.client.instance_url
+        self.links.bind(self.client.org_id, self.client.instance_url)
         self.dead_letters = DeadLetters(
             config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl",
             durable=not self.dry_run)
@@ -202,10 +203,10 @@ class SyncRun:
         """Match, then plan and write Accounts, Contacts and Leads in that order."""
         matches = self._overlay(self.matcher.find(batch, objects))
         planner = Planner(stream, self.settings, self.describes, self.links, self.client.user_id)
-        accounts = self._write(planner.accounts(batch, matches))
+        accounts = self._write(planner.accounts(batch, matches), planner)
         account_ids = self._account_ids(accounts, matches)
-        contacts = self._write(planner.contacts(batch, matches, account_ids))
-        leads = self._write(planner.leads(batch, matches))
+        contacts = self._write(planner.contacts(batch, matches, account_ids), planner)
+        leads = self._write(planner.leads(batch, matches), planner)
         return accounts + contacts + leads
 
     def _mapped(self, rows: MappedRows | None) -> list[MappedRecord]:
@@ -247,11 +248,13 @@ class SyncRun:
                                         "not changed since the last sync"))
         return kept
 
-    def _write(self, steps: list[Step]) -> list[Step]:
+    def _write(self, steps: list[Step], planner: Planner) -> list[Step]:
         if self.dry_run:
             self._plan_only(steps)
         else:
-            apply_steps(self.client, steps, self.bulk_threshold)
+            rules = self.settings.org_rules
+            apply_steps(self.client, steps, self.bulk_threshold, rules)
+            settle_duplicates(self.client, steps, planner, self.matcher, rules)
         return steps
 
     def _plan_only(self, steps: list[Step]) -> None:

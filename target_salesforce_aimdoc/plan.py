@@ -37,6 +37,11 @@ class Step:
     reason: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     via: str | None = None  # e.g. "converted_lead" when a Lead's data goes to its Contact
+    # What a create was planned from, so a duplicate rule's single match can be updated
+    # instead: the source records and the merged payload.
+    origin: tuple[list[MappedRecord], Payload] | None = field(default=None, repr=False)
+    duplicates: dict[str, Any] | None = None  # what the org's duplicate rule matched
+    assignment: str | None = None  # how a Lead write is assigned (report, dry run)
 
     @property
     def writes(self) -> bool:
@@ -186,7 +191,15 @@ class Planner:
             }])
         fields = {name: value for name, (value, _) in payload.items()}
         return self._step(sobject, "create", records, key, fields=fields,
-                          changes={name: [None, value] for name, value in fields.items()})
+                          changes={name: [None, value] for name, value in fields.items()},
+                          origin=(records, payload),
+                          assignment=self.settings.org_rules.describe(sobject, "create"))
+
+    def update_instead(self, step: Step, current: dict[str, Any]) -> Step:
+        """A refused create re-planned as an update of the record a duplicate rule matched."""
+        assert step.origin is not None
+        records, payload = step.origin
+        return self._update(step.sobject, records, step.match_key, payload, current)
 
     def _update(self, sobject: str, records: list[MappedRecord], key: str, payload: Payload,
                 current: dict[str, Any]) -> Step:
@@ -210,7 +223,9 @@ class Planner:
                 changes[name] = [current.get(name), value]
         action = "update" if fields else "unchanged"
         return self._step(sobject, action, records, key, record_id=current["Id"], fields=fields,
-                          changes=changes)
+                          changes=changes,
+                          assignment=self.settings.org_rules.describe(sobject, "update")
+                          if fields else None)
 
     def _required(self, sobject: str) -> list[str]:
         return required_fields(self.fields.get(sobject, {}))

@@ -26,6 +26,8 @@ class Outcome:
     reason: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, list[Any]] = field(default_factory=dict)
+    duplicates: dict[str, Any] | None = None  # the org's duplicate rule and matched ids
+    assignment: str | None = None  # how a Lead write was assigned
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -54,7 +56,8 @@ class RunReport:
         sobject = step.sobject if step.via is None else f"Lead->{step.sobject}"
         for stream, key in step.sources:
             self.add(Outcome(stream, key, sobject, outcome, step.record_id,
-                             step.reason or step.via, list(step.errors), dict(step.changes)))
+                             step.reason or step.via, list(step.errors), dict(step.changes),
+                             step.duplicates, step.assignment if step.writes else None))
 
     def add_skip(self, stream: str, key: str, rule: str) -> None:
         """A record a filtering rule kept out of the sync."""

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 from target_salesforce_aimdoc.auth import Login, SalesforceAuthError
+from target_salesforce_aimdoc.http_session import SalesforceSession
+from target_salesforce_aimdoc.links import org_of
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
 COLLECTION_SIZE = 200
@@ -109,11 +111,17 @@ def refused_unprocessed(exc: BaseException) -> bool:
 
 
 def ambiguous(exc: BaseException) -> bool:
-    """Failures after which a write may or may not have happened."""
+    """Failures after which a write may or may not have happened.
+
+    A timeout after the request was sent, a connection cut or reset, a body that is cut
+    short or is not the JSON Salesforce sends (a proxy's HTML page), or a 5xx.
+    """
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return False
-    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
-        return True
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
+                  | requests.exceptions.ChunkedEncodingError
+                  | requests.exceptions.ContentDecodingError | ValueError):
+        return True  # ValueError: the JSON of a body (requests' JSONDecodeError is one)
     return isinstance(exc, SalesforceError) and exc.status in {500, 502, 504}
 
 
@@ -137,15 +145,15 @@ class SalesforceClient:
         self.max_concurrency = int(config.get("max_concurrency") or 4)
         self.api_version = str(config.get("api_version") or "59.0")
         self.usage = ApiUsage()
-        self.http = requests.Session()
-        if config.get("ca_file"):
-            self.http.verify = config["ca_file"]
-            self.http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        self.http = SalesforceSession(config.get("ca_file"),
+                                      config.get("http_timeout_seconds"))
         self.auth = Login(config, self.http)
         self.flow = self.auth.flow
         self.sf: Salesforce | None = None
         self.user_id: str | None = None  # the integration user this run writes as
+        self.org_id: str | None = None  # from the session id (``00D...!...``)
         self._describes: dict[str, dict[str, Any]] = {}
+        self._assignment_rules: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ auth
     @property
@@ -168,6 +176,7 @@ class SalesforceClient:
             )
         token, instance_url = self.auth.authenticate()
         self.user_id = self.auth.user_id
+        self.org_id = org_of(token)
         self.sf = Salesforce(
             instance_url=instance_url, session_id=token, session=self.http,
             version=self.api_version,
@@ -223,7 +232,7 @@ class SalesforceClient:
             if not idempotent and ambiguous(exc):
                 raise AmbiguousWrite(f"{kind} failed with HTTP {exc.status}") from exc
             raise
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, ValueError) as exc:
             if not idempotent and ambiguous(exc):
                 raise AmbiguousWrite(f"{kind} failed: {type(exc).__name__}") from exc
             raise
@@ -276,18 +285,35 @@ class SalesforceClient:
             records.extend(page["records"])
         return records
 
-    def create(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def create(self, records: list[dict[str, Any]],
+               headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Collections create (≤200 records with ``attributes.type``), allOrNone false."""
         return self._collection("composite/sobjects", "POST", records, "create",
-                                idempotent=False)
+                                idempotent=False, headers=headers)
 
-    def update(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def update(self, records: list[dict[str, Any]],
+               headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Collections update (records carry ``id``), allOrNone false."""
-        return self._collection("composite/sobjects", "PATCH", records, "update")
+        return self._collection("composite/sobjects", "PATCH", records, "update",
+                                headers=headers)
+
+    def active_assignment_rule(self, sobject: str) -> str | None:
+        """The id of the object's active assignment rule (looked up once per run)."""
+        if sobject not in self._assignment_rules:
+            try:
+                rows = self.query(format_soql(
+                    "SELECT Id FROM AssignmentRule WHERE SobjectType = {} AND Active = true",
+                    sobject))
+            except SalesforceMalformedRequest as refused:
+                LOGGER.warning("Could not read the org's active %s assignment rule (%s); Bulk "
+                               "jobs run no assignment rule", sobject, _errors(refused)[0])
+                rows = []
+            self._assignment_rules[sobject] = rows[0]["Id"] if rows else None
+        return self._assignment_rules[sobject]
 
     def _collection(
         self, path: str, method: str, records: list[dict[str, Any]], kind: str,
-        *, idempotent: bool = True,
+        *, idempotent: bool = True, headers: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         if not records:
             return []
@@ -295,7 +321,8 @@ class SalesforceClient:
             raise ValueError(f"at most {COLLECTION_SIZE} records per collection call")
         sf = self._sf()
         body = {"allOrNone": False, "records": records}
-        return self.call(kind, lambda: sf.restful(path, method=method, json=body),
+        return self.call(kind, lambda: sf.restful(path, method=method, json=body,
+                                                  headers=dict(headers or {})),
                          idempotent=idempotent)
 
     def query_many(self, soqls: list[str]) -> list[list[dict[str, Any]]]:
@@ -329,31 +356,41 @@ class SalesforceClient:
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
             return list(pool.map(work, items))
 
-    def collections_many(self, method: str, chunks: list[list[dict[str, Any]]]
+    def collections_many(self, method: str, chunks: list[list[dict[str, Any]]],
+                         headers: list[dict[str, str]] | None = None,
                          ) -> list[list[dict[str, Any]] | SalesforceError]:
         """Collections calls (≤200 records each), five to a Composite call.
 
         Each chunk gets its per-record results, or the error that refused it as a whole.
+        ``headers[i]`` (duplicate-rule and assignment headers) go with chunk ``i``: on its
+        call, or as its Composite subrequest's ``httpHeaders``.
         """
         kind = "create" if method == "POST" else "update"
+        per_chunk = headers or [{} for _ in chunks]
         if len(chunks) == 1:
             try:
                 return [self._collection("composite/sobjects", method, chunks[0], kind,
-                                         idempotent=method != "POST")]
+                                         idempotent=method != "POST", headers=per_chunk[0])]
             except SalesforceMalformedRequest as refused:
                 return [refused]
         out: list[list[dict[str, Any]] | SalesforceError] = []
-        groups = [chunks[start:start + COMPOSITE_HEAVY]
-                  for start in range(0, len(chunks), COMPOSITE_HEAVY)]
+        indexed = list(zip(chunks, per_chunk, strict=True))
+        groups = [indexed[start:start + COMPOSITE_HEAVY]
+                  for start in range(0, len(indexed), COMPOSITE_HEAVY)]
         answered = self._concurrently(lambda group: self.composite([
             {"method": method, "url": f"{self._data_path}/composite/sobjects",
-             "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk}}
-            for number, chunk in enumerate(group)], kind=kind, idempotent=method != "POST"),
-            groups)
+             "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk},
+             **({"httpHeaders": dict(chunk_headers)} if chunk_headers else {})}
+            for number, (chunk, chunk_headers) in enumerate(group)], kind=kind,
+            idempotent=method != "POST", headers=_common(group)), groups)
         for answers in answered:
             for answer in answers:
                 if answer["httpStatusCode"] == 200:
                     out.append(answer["body"])
+                elif method == "POST" and not 400 <= answer["httpStatusCode"] < 500:
+                    raise AmbiguousWrite(
+                        f"a create subrequest answered HTTP {answer['httpStatusCode']}: its "
+                        "records may or may not have been written")
                 else:
                     out.append(SalesforceMalformedRequest(
                         "composite/sobjects", answer["httpStatusCode"], "composite",
@@ -361,12 +398,14 @@ class SalesforceClient:
         return out
 
     def composite(self, subrequests: list[dict[str, Any]], *, kind: str,
-                  idempotent: bool = True) -> list[dict[str, Any]]:
+                  idempotent: bool = True, headers: dict[str, str] | None = None,
+                  ) -> list[dict[str, Any]]:
         """One ``/composite`` call (≤25 subrequests, allOrNone false); the sub-answers."""
         sf = self._sf()
         body = {"allOrNone": False, "compositeRequest": subrequests}
         answer = self.call(f"composite_{kind}",
-                           lambda: sf.restful("composite", method="POST", json=body),
+                           lambda: sf.restful("composite", method="POST", json=body,
+                                              headers=dict(headers or {})),
                            idempotent=idempotent)
         return answer["compositeResponse"]
 
@@ -385,6 +424,12 @@ class SalesforceClient:
             self.login()
         assert self.sf is not None
         return self.sf
+
+
+def _common(group: list[tuple[Any, dict[str, str]]]) -> dict[str, str]:
+    """Headers every subrequest of a Composite call shares (sent on the call too)."""
+    first = group[0][1] if group else {}
+    return dict(first) if all(headers == first for _, headers in group) else {}
 
 
 def chunk_values(values: Iterable[str], render: Callable[[list[str]], str],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jsonschema
@@ -28,6 +28,7 @@ from target_salesforce_aimdoc.expressions import (
     default_functions,
 )
 from target_salesforce_aimdoc.filters import Rule
+from target_salesforce_aimdoc.org_rules import ORG_RULES_PROPERTIES, OrgRules, load_org_rules
 
 __all__ = [
     "DEFAULT_STREAMS",
@@ -308,6 +309,7 @@ SETTINGS_PROPERTIES: dict[str, dict[str, Any]] = {
         "description": "Which record wins when several match: most recently modified or oldest.",
     },
     "streams": STREAMS_SCHEMA,
+    **ORG_RULES_PROPERTIES,
 }
 
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -436,6 +438,7 @@ class SyncSettings:
     tie_break: Literal["last_modified", "oldest"]
     free_mail: FreeMail
     map_config: dict[str, Any]
+    org_rules: OrgRules = field(default_factory=OrgRules)
 
     def stream(self, name: str) -> StreamConfig | None:
         """The config of an incoming stream, or None when it is not synced."""
@@ -605,6 +608,8 @@ def load_sync_settings(config: Mapping[str, Any]) -> SyncSettings:
     """
     raise_all(schema_errors(config))
     free_mail, errors = _free_mail(config)
+    org_rules, rule_errors = load_org_rules(config)
+    errors += rule_errors
     builder = _Builder(config, default_functions(free_mail))
     merged = merged_streams(config.get("streams"))
     streams = {name: builder.stream(name, raw) for name, raw in merged.items()}
@@ -619,4 +624,5 @@ def load_sync_settings(config: Mapping[str, Any]) -> SyncSettings:
         tie_break=config.get("tie_break") or "last_modified",
         free_mail=free_mail,
         map_config=dict(config.get("stream_map_config") or {}),
+        org_rules=org_rules,
     )

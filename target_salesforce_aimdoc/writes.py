@@ -17,7 +17,8 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from target_salesforce_aimdoc.bulk import bulk_ingest
 from target_salesforce_aimdoc.mapping import json_safe
-from target_salesforce_aimdoc.salesforce import COLLECTION_SIZE
+from target_salesforce_aimdoc.org_rules import OrgRules
+from target_salesforce_aimdoc.salesforce import COLLECTION_SIZE, AmbiguousWrite
 
 if TYPE_CHECKING:
     from target_salesforce_aimdoc.plan import Step
@@ -26,20 +27,24 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger("target_salesforce_aimdoc.writes")
 RETRYABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 RECORD_RETRIES = 4
+AMBIGUOUS_RECORD_CODES = frozenset({"UNKNOWN_EXCEPTION"})
 
 
 def apply_steps(client: SalesforceClient, steps: list[Step],
-                bulk_threshold: int | None = None) -> None:
+                bulk_threshold: int | None = None, rules: OrgRules | None = None) -> None:
     """Create then update the steps' records; fill in ids, or errors and ``fail``.
 
     When one object's creates (or updates) in the batch number ``bulk_threshold`` or more,
-    they go through one Bulk API 2.0 job each instead of Collections.
+    they go through one Bulk API 2.0 job each instead of Collections. ``rules`` gives the
+    duplicate-rule and assignment headers (REST) and the assignment rule of a Bulk job.
     """
+    rules = rules or OrgRules()
     for operation in ("create", "update"):
         pending = [step for step in steps if step.action == operation]
         for attempt in range(RECORD_RETRIES + 1):
-            rest = _send_bulk(client, operation, pending, bulk_threshold)
-            _send_all(client, operation, rest)
+            rest = _send_bulk(client, operation, pending, bulk_threshold, rules)
+            _send_all(client, operation, rest, rules)
+            _raise_if_unknown(operation, pending)
             pending = [step for step in pending if _retryable(step)]
             if not pending or attempt == RECORD_RETRIES:
                 break
@@ -51,13 +56,23 @@ def apply_steps(client: SalesforceClient, steps: list[Step],
                 step.action, step.errors = operation, []
 
 
+def _raise_if_unknown(operation: str, steps: list[Step]) -> None:
+    """A create row answered with a server error may have been saved: ambiguous."""
+    unknown = [step for step in steps if step.action == "fail" and any(
+        error.get("statusCode") in AMBIGUOUS_RECORD_CODES for error in step.errors)]
+    if operation == "create" and unknown:
+        raise AmbiguousWrite(f"{len(unknown)} {unknown[0].sobject} creates answered "
+                             f"{unknown[0].errors[0]['statusCode']}: they may or may not have "
+                             "been written")
+
+
 def _retryable(step: Step) -> bool:
     return step.action == "fail" and bool(step.errors) and all(
         error["statusCode"] in RETRYABLE_RECORD_CODES for error in step.errors)
 
 
 def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
-               threshold: int | None) -> list[Step]:
+               threshold: int | None, rules: OrgRules) -> list[Step]:
     """Send large groups of one object through Bulk 2.0; return the steps left for REST."""
     if threshold is None:
         return steps
@@ -65,16 +80,42 @@ def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
     for step in steps:
         groups.setdefault(step.sobject, []).append(step)
     rest = []
-    for sobject, group in groups.items():
+    for sobject, steps_of_object in groups.items():
+        # Bulk CSV reads the text "#N/A" as null: such records go by REST.
+        rest += [step for step in steps_of_object if _has_null_marker(step)]
+        group = [step for step in steps_of_object if not _has_null_marker(step)]
         if len(group) < threshold or sobject in {"ContentNote", "ContentDocumentLink"}:
             rest += group
             continue
         LOGGER.info("Writing %d %s records (%s) with Bulk API 2.0", len(group), sobject,
                     operation)
         records = [_bulk_row(step, operation) for step in group]
+        rule_id = _assignment_rule_id(client, sobject, rules.assignment(operation))
         _results(group, bulk_ingest(client, sobject, "insert" if operation == "create"
-                                    else "update", records))
+                                    else "update", records, assignment_rule_id=rule_id))
+        unknown = [step for step in group if step.action == "fail" and any(
+            str(error.get("statusCode", "")).startswith("BULK_JOB_") for error in step.errors)]
+        if operation == "create" and unknown:
+            raise AmbiguousWrite(f"a Bulk insert job left {len(unknown)} {sobject} rows "
+                                 "unprocessed or unread: they may or may not have been written")
     return rest
+
+
+def _has_null_marker(step: Step) -> bool:
+    return any(value == "#N/A" for value in step.fields.values())
+
+
+def _assignment_rule_id(client: SalesforceClient, sobject: str, choice: str) -> str | None:
+    """The assignment rule a Bulk job names, if any.
+
+    Bulk runs no rule unless the job names one (REST runs the active rule unless told not
+    to), so ``default`` looks the active rule up.
+    """
+    if sobject != "Lead" or choice == "none":
+        return None
+    if choice == "default":
+        return client.active_assignment_rule(sobject)
+    return choice
 
 
 def _bulk_row(step: Step, operation: str) -> dict[str, Any]:
@@ -84,26 +125,34 @@ def _bulk_row(step: Step, operation: str) -> dict[str, Any]:
     return row
 
 
-def _send_all(client: SalesforceClient, operation: str, steps: list[Step]) -> None:
-    """Collections of 200, five to a Composite call; a chunk refused whole is split."""
-    chunks = [steps[start:start + COLLECTION_SIZE]
-              for start in range(0, len(steps), COLLECTION_SIZE)]
+def _send_all(client: SalesforceClient, operation: str, steps: list[Step],
+              rules: OrgRules) -> None:
+    """Collections of 200 (one object each), five to a Composite call.
+
+    A chunk refused as a whole is split.
+    """
+    by_object: dict[str, list[Step]] = {}
+    for step in steps:
+        by_object.setdefault(step.sobject, []).append(step)
+    chunks = [group[start:start + COLLECTION_SIZE] for group in by_object.values()
+              for start in range(0, len(group), COLLECTION_SIZE)]
     if not chunks:
         return
     method = "POST" if operation == "create" else "PATCH"
+    headers = [rules.headers(chunk[0].sobject, operation) for chunk in chunks]
     answers = client.collections_many(method, [[_body(s, operation) for s in chunk]
-                                               for chunk in chunks])
-    for chunk, answer in zip(chunks, answers, strict=True):
+                                               for chunk in chunks], headers)
+    for chunk, answer, chunk_headers in zip(chunks, answers, headers, strict=True):
         if isinstance(answer, list):
             _results(chunk, answer)
         elif len(chunk) > 1:
             LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
                            operation, len(chunk), _codes(answer.content))
             middle = len(chunk) // 2
-            _send(client, operation, chunk[:middle])
-            _send(client, operation, chunk[middle:])
+            _send(client, operation, chunk[:middle], chunk_headers)
+            _send(client, operation, chunk[middle:], chunk_headers)
         else:
-            _fail(chunk[0], answer.content)
+            fail_step(chunk[0], answer.content)
 
 
 def _results(steps: list[Step], results: list[dict[str, Any]]) -> None:
@@ -111,7 +160,7 @@ def _results(steps: list[Step], results: list[dict[str, Any]]) -> None:
         if result.get("success"):
             step.record_id = result.get("id") or step.record_id
         else:
-            _fail(step, result.get("errors", []))
+            fail_step(step, result.get("errors", []))
 
 
 def _body(step: Step, operation: str) -> dict[str, Any]:
@@ -122,27 +171,29 @@ def _body(step: Step, operation: str) -> dict[str, Any]:
     return record
 
 
-def _send(client: SalesforceClient, operation: str, steps: list[Step]) -> None:
+def _send(client: SalesforceClient, operation: str, steps: list[Step],
+          headers: dict[str, str]) -> None:
     if not steps:
         return
     records = [_body(step, operation) for step in steps]
     call = client.create if operation == "create" else client.update
     try:
-        results = call(records)
+        results = call(records, headers)
     except SalesforceMalformedRequest as refused:
         if len(steps) > 1:
             middle = len(steps) // 2
             LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
                            operation, len(steps), _codes(refused.content))
-            _send(client, operation, steps[:middle])
-            _send(client, operation, steps[middle:])
+            _send(client, operation, steps[:middle], headers)
+            _send(client, operation, steps[middle:], headers)
             return
-        _fail(steps[0], refused.content)
+        fail_step(steps[0], refused.content)
         return
     _results(steps, results)
 
 
-def _fail(step: Step, errors: Any) -> None:
+def fail_step(step: Step, errors: Any) -> None:
+    """Mark a step failed with the errors Salesforce returned (either error shape)."""
     rendered = []
     for error in errors if isinstance(errors, list) else [errors]:
         if isinstance(error, dict):
@@ -150,11 +201,18 @@ def _fail(step: Step, errors: Any) -> None:
                 "statusCode": error.get("statusCode") or error.get("errorCode") or "UNKNOWN",
                 "message": error.get("message", ""),
                 "fields": error.get("fields", []),
+                **_duplicate_result(error),
             })
         else:
             rendered.append({"statusCode": "UNKNOWN", "message": str(error), "fields": []})
     step.errors = rendered
     step.action = "fail"
+
+
+def _duplicate_result(error: dict[str, Any]) -> dict[str, Any]:
+    """The ``duplicateResult`` of a DUPLICATES_DETECTED error (either spelling), if any."""
+    found = error.get("duplicateResult") or error.get("duplicateResut")
+    return {"duplicateResult": found} if isinstance(found, dict) else {}
 
 
 def _codes(content: Any) -> str:
