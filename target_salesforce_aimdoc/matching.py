@@ -86,19 +86,31 @@ class Matcher:
         self.settings = settings
         self.describes = describes
 
-    def find(self, batch: list[MappedRecord], objects: set[str]) -> Matches:
-        """Existing Leads, Contacts and Accounts for a batch, by email and domain."""
+    def find(self, batch: list[MappedRecord], objects: set[str],
+             linked: dict[str, dict[str, str]] | None = None) -> Matches:
+        """Existing Leads, Contacts and Accounts for a batch, by email and domain.
+
+        ``linked`` (email -> {object: id}) holds the records the batch's people were synced
+        to before: while such a record exists it is the match, whatever its email is now
+        (a person whose email changed in the source keeps their Lead and Contact).
+        """
         emails = sorted({r.email for r in batch if r.email})
         domains = sorted({r.domain for r in batch if r.domain})
+        linked = linked or {}
         queries: list[tuple[str, str]] = []
         if "Lead" in objects and emails:
             queries += self._in_queries("Lead", "Email", emails)
         if {"Contact", "Lead"} & objects and emails:
             queries += self._in_queries("Contact", "Email", emails)
+        for sobject in ("Lead", "Contact"):
+            ids = sorted({ids[sobject] for ids in linked.values() if ids.get(sobject)})
+            if sobject in objects and ids:
+                queries += self._in_queries(sobject, "Id", ids)
         if {"Account", "Contact"} & objects and domains and "Account" in self.describes:
             queries += self._account_queries(domains)
         rows = self._run(queries)
         matches = Matches(leads=_by_email(rows["Lead"]), contacts=_by_email(rows["Contact"]))
+        _prefer_linked(matches, rows, linked)
         for found in matches.contacts.values():
             matches.contacts_by_id.update({row["Id"]: row for row in found})
         matches.accounts = self._accounts(rows["Account"], domains)
@@ -176,6 +188,17 @@ class Matcher:
             if domain:
                 grouped.setdefault(domain, []).append(row)
         return grouped
+
+
+def _prefer_linked(matches: Matches, rows: dict[str, list[dict[str, Any]]],
+                   linked: dict[str, dict[str, str]]) -> None:
+    """A person's linked Lead or Contact, when it still exists, is their only match."""
+    by_id = {row["Id"][:15]: row for sobject in ("Lead", "Contact") for row in rows[sobject]}
+    for email, ids in linked.items():
+        for sobject, found in (("Lead", matches.leads), ("Contact", matches.contacts)):
+            row = by_id.get((ids.get(sobject) or "")[:15])
+            if row is not None and not row.get("IsConverted"):
+                found[email] = [row]
 
 
 def _by_email(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -33,6 +33,7 @@ from target_salesforce_aimdoc.notes import (
 )
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.report import Outcome, RunReport
+from target_salesforce_aimdoc.run_lock import DEFAULT_WAIT_SECONDS, OrgLock
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient, StopRun
 from target_salesforce_aimdoc.settings import load_sync_settings
 from target_salesforce_aimdoc.worker import ParallelLane, SerialWorker
@@ -96,6 +97,10 @@ class SyncRun:
         self.bulk_threshold = {"rest": None, "bulk": 1}.get(
             write_api, int(config.get("bulk_threshold") or 2000))
         self.client = SalesforceClient(config).login()
+        self.lock = None if self.dry_run else OrgLock(
+            f"{self.client.org_id or '-'} {self.client.instance_url}",
+            float(config.get("run_lock_wait_seconds") or DEFAULT_WAIT_SECONDS),
+            config.get("run_lock_dir")).acquire()
         self.describes = {name: self.client.describe(name) for name in self._objects_needed()}
         ensure_valid(self.settings, self.describes)
         self.matcher = Matcher(self.client, self.settings, self.describes)
@@ -201,13 +206,25 @@ class SyncRun:
     def _match_plan_write(self, stream: StreamConfig, batch: list[MappedRecord],
                           objects: set[str]) -> list[Step]:
         """Match, then plan and write Accounts, Contacts and Leads in that order."""
-        matches = self._overlay(self.matcher.find(batch, objects))
+        matches = self._overlay(self.matcher.find(batch, objects, self._linked(batch)))
         planner = Planner(stream, self.settings, self.describes, self.links, self.client.user_id)
         accounts = self._write(planner.accounts(batch, matches), planner)
         account_ids = self._account_ids(accounts, matches)
         contacts = self._write(planner.contacts(batch, matches, account_ids), planner)
         leads = self._write(planner.leads(batch, matches), planner)
         return accounts + contacts + leads
+
+    def _linked(self, batch: list[MappedRecord]) -> dict[str, dict[str, str]]:
+        """Email -> the Lead and Contact ids the batch's records were synced to before."""
+        linked: dict[str, dict[str, str]] = {}
+        for mapped in batch:
+            link = self.links.get(mapped.stream, mapped.key)
+            if link is not None and mapped.email:
+                ids = {name: link.ids[name] for name in ("Lead", "Contact")
+                       if link.ids.get(name)}
+                if ids:
+                    linked.setdefault(mapped.email, {}).update(ids)
+        return linked
 
     def _mapped(self, rows: MappedRows | None) -> list[MappedRecord]:
         """The mapped records worth writing; skips, warnings and issues go to the report."""
@@ -517,6 +534,8 @@ class SyncRun:
         json_path, html_path = report_files.write(data, folder)
         self._log_summary(data, html_path)
         self._publish_links()
+        if self.lock is not None:
+            self.lock.release()
         limit = self.config.get("max_error_rate")
         rate = self.error_rate()
         if stopped is None and limit is not None and rate > float(limit):

@@ -1,0 +1,180 @@
+"""Write safety: concurrent runs, state of another org, damaged state, Bulk result rows, hangs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
+from target_salesforce_aimdoc.run_lock import OrgLock, RunLocked
+from tests.target.singer import contact, messages, run_target, target_config
+
+
+def _start(config: dict, text: str, folder: Path, name: str) -> subprocess.Popen:
+    config_path, input_path = folder / f"{name}.json", folder / f"{name}.singer"
+    config_path.write_text(json.dumps(config))
+    input_path.write_text(text)
+    return subprocess.Popen(
+        [sys.executable, "-m", "target_salesforce_aimdoc", "--config", str(config_path),
+         "--input", str(input_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_runs_at_once_on_one_org_create_nothing_twice(salesforce_emulator, tmp_path):
+    """Two processes (separate state, same input) are serialised: one record per person."""
+    records = [contact(f"c{i}", f"p{i}@co{i % 9}.com", company=f"Co {i % 9}")
+               for i in range(120)]
+    text = messages(records)
+    salesforce_emulator.set_faults({"latency_ms": 30})
+    lock_dir = str(tmp_path / "locks")
+    runs = [_start(target_config(salesforce_emulator, sync_contacts=True, sync_accounts=True,
+                                 batch_size_rows=40, run_lock_dir=lock_dir),
+                   text, tmp_path, f"run{n}") for n in range(2)]
+    outputs = [run.communicate(timeout=240) for run in runs]
+    salesforce_emulator.clear_faults()
+    assert [run.returncode for run in runs] == [0, 0], [err[-800:] for _, err in outputs]
+    assert any("Another run is writing to org" in err for _, err in outputs)
+    for sobject, expected in (("Lead", 120), ("Contact", 120), ("Account", 9)):
+        rows = salesforce_emulator.backend.all_records(sobject)
+        keys = [r.get("Email") or r.get("Website") for r in rows]
+        assert len(keys) == len(set(keys)) == expected, sobject
+
+
+def test_a_lock_held_too_long_stops_before_any_write(tmp_path):
+    """Another process holds the org's lock: wait, then stop naming the setting."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from target_salesforce_aimdoc.run_lock import OrgLock\n"
+         f"OrgLock('00D000000000001', directory={str(tmp_path)!r}).acquire()\n"
+         "print('held', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waiting = OrgLock("00D000000000001", wait_seconds=0.3, directory=str(tmp_path),
+                          poll_seconds=0.05)
+        with pytest.raises(RunLocked, match="run_lock_wait_seconds"):
+            waiting.acquire()
+        other = OrgLock("00D000000000002", wait_seconds=0.3, directory=str(tmp_path)).acquire()
+        other.release()
+    finally:
+        holder.kill()
+        holder.wait()
+    OrgLock("00D000000000001", wait_seconds=5, directory=str(tmp_path)).acquire().release()
+
+
+def test_links_of_another_org_are_not_used(salesforce_emulator):
+    """A sandbox's state used against production: its links are ignored, records written."""
+    first = run_target(target_config(salesforce_emulator),
+                       messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)]))
+    state = first.states[-1]
+    links = state[STATE_KEY]
+    assert links["org_id"] and links["org_id"].startswith("00D")
+    salesforce_emulator.reset()  # a different org: nothing of the first is there
+    links["org_id"] = "00DSANDBOX00001"
+    again = run_target(target_config(salesforce_emulator),
+                       messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)],
+                                initial_state=state))
+    assert salesforce_emulator.backend.count("Lead") == 5
+    assert again.sync_run.report.count("created", "Lead") == 5
+
+
+@pytest.mark.parametrize("damaged", [
+    "not an object",
+    {STATE_KEY: ["a", "list"]},
+    {STATE_KEY: {"records": "nope"}},
+    {STATE_KEY: {"records": {"contacts/c1": {"Lead": 42, "updated_at": ["x"], "meta": 3},
+                             "contacts/c2": "text"}}},
+])
+def test_damaged_link_state_is_ignored_and_matching_takes_over(salesforce_emulator, damaged,
+                                                               caplog):
+    records = [contact("c1", "p1@acme.com"), contact("c2", "p2@acme.com")]
+    run_target(target_config(salesforce_emulator), messages(records))
+    target = run_target(target_config(salesforce_emulator),
+                        messages(records, initial_state=damaged))
+    assert salesforce_emulator.backend.count("Lead") == 2
+    assert target.sync_run.report.count("failed") == 0
+
+
+def test_link_store_reads_what_it_can():
+    store = LinkStore()
+    store.load({STATE_KEY: {"records": {
+        "contacts/a": {"Lead": "00Q000000000001AAA", "updated_at": "2026-01-01T00:00:00Z"},
+        "contacts/b": {"Lead": None, "Contact": "bad id with spaces"},
+        "contacts/c": 7}}})
+    assert store.get("contacts", "a").ids == {"Lead": "00Q000000000001AAA"}
+    assert store.get("contacts", "b").ids == {}
+    assert store.get("contacts", "c") is None
+
+
+def test_bulk_rows_with_non_ascii_and_na_text_end_as_rest_does(salesforce_emulator):
+    """Bulk result rows are UTF-8: names with accents match back; "#N/A" stays text."""
+    names = ["Zoë", "José", "Łukasz", "Søren", "李", "Ünal"]
+    records = [contact(f"c{i}", f"p{i}@co{i % 3}.com", first_name=names[i % len(names)],
+                       last_name=f"Ñandú {i}", company=f"Straße {i % 3}") for i in range(60)]
+    records[7]["company"] = "#N/A"
+    config = target_config(salesforce_emulator, sync_contacts=True, sync_accounts=True,
+                           write_api="bulk")
+    target = run_target(config, messages(records))
+    assert target.sync_run.report.count("failed") == 0
+    leads = salesforce_emulator.backend.all_records("Lead")
+    assert len(leads) == 60
+    assert {lead["FirstName"] for lead in leads} == set(names)
+    assert any(lead["Company"] == "#N/A" for lead in leads)
+    contacts = salesforce_emulator.backend.all_records("Contact")
+    assert len(contacts) == 60 and all(c["AccountId"] for c in contacts)
+
+
+def test_a_response_that_never_completes_times_out(salesforce_emulator, tmp_path):
+    """A server that accepts and never answers: the call times out, the run fails clearly."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        config = target_config(salesforce_emulator, login_url=f"http://127.0.0.1:"
+                               f"{silent.getsockname()[1]}", http_timeout_seconds=1,
+                               max_tries=1)
+        started = time.monotonic()
+        config_path, input_path = tmp_path / "c.json", tmp_path / "i.singer"
+        config_path.write_text(json.dumps(config))
+        input_path.write_text(messages([contact("c1", "p1@acme.com")]))
+        result = subprocess.run(
+            [sys.executable, "-m", "target_salesforce_aimdoc", "--config", str(config_path),
+             "--input", str(input_path)], capture_output=True, text=True, timeout=60,
+            check=False)
+        assert result.returncode != 0
+        assert time.monotonic() - started < 30
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        silent.close()
+
+
+def test_a_changed_email_keeps_the_linked_lead_and_contact(salesforce_emulator):
+    config = target_config(salesforce_emulator, sync_contacts=True)
+    first = run_target(config, messages([contact("c1", "old@acme.com"),
+                                         contact("c2", "two@acme.com")]))
+    changed = contact("c1", "new@acme.com", updated_at="2026-11-21T10:00:00Z")
+    run_target(config, messages([changed], initial_state=first.states[-1]))
+    for sobject in ("Lead", "Contact"):
+        rows = salesforce_emulator.backend.all_records(sobject)
+        assert len(rows) == 2, sobject
