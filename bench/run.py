@@ -168,7 +168,7 @@ def start_emulators(size: int, args: argparse.Namespace, work: Path
                               str(args.seed), "--contacts", str(size)],
                              "Aimdoc emulator listening on")
     salesforce = EmulatorProcess([str(BIN / "salesforce-emulator"), "--port", "0",
-                                  "--work-dir", str(work / "sf"),
+                                  "--work-dir", str(work / "sf"), "--org", args.org,
                                   "--latency-ms", str(args.latency_ms),
                                   "--jitter-ms", str(args.jitter_ms)],
                                  "Salesforce emulator at")
@@ -213,12 +213,33 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
                                                  if isinstance(v, int)}
         return {"contacts": size, "latency_ms": args.latency_ms, "streams": args.streams,
-                "runs": runs,
+                "runs": runs, "salesforce_org": args.org,
                 "org": {k: len(salesforce.admin("GET", f"records/{k}")) for k in
-                        ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")}}
+                        ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")},
+                "quality": quality(salesforce, work)}
     finally:
         aimdoc.stop()
         salesforce.stop()
+
+
+def quality(salesforce: EmulatorProcess, work: Path) -> dict:
+    """Duplicates in the org (same e-mail or website twice) and dead letters by error code."""
+    found: dict[str, Any] = {}
+    for sobject, key in (("Lead", "Email"), ("Contact", "Email"), ("Account", "Website")):
+        values = [str(r.get(key) or "").lower() for r in
+                  salesforce.admin("GET", f"records/{sobject}")]
+        found[f"duplicate_{sobject.lower()}s"] = len(values) - len(set(values))
+    codes: dict[str, int] = {}
+    for path in work.rglob("*dead*.jsonl"):
+        if "parked" in path.name:
+            continue  # transcripts waiting for their contact: not failures
+        for line in path.read_text().splitlines():
+            if line.strip():
+                for error in json.loads(line).get("errors") or [{}]:
+                    code = error.get("code") or error.get("statusCode") or "?"
+                    codes[code] = codes.get(code, 0) + 1
+    found["dead_letters_by_code"] = codes
+    return found
 
 
 def with_state(tap_output: Path, state: Path | None, work: Path) -> Path:
@@ -270,6 +291,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--jitter-ms", type=float, default=20.0)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--org", choices=("default", "bare"), default="default",
+                        help="the Salesforce emulator's org: a new org of today (standard "
+                             "duplicate and assignment rules) or a bare one")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--streams", nargs="+", default=["contacts", "transcripts"],
                         help="tap streams selected (default: those the target syncs, as the "

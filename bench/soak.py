@@ -1,13 +1,16 @@
-"""Soak: tap-aimdoc | target-salesforce-aimdoc under faults, a session expiry and a SIGKILL.
+"""Soak: tap-aimdoc | target-salesforce-aimdoc under faults, a session expiry, a SIGKILL, and
+two runs at once.
 
     .venv/bin/python bench/soak.py --contacts 5000
 
-Both emulators inject faults (Salesforce: 5 % mixed 503, row lock, 500 after the commit,
-concurrency limit, plus one forced session expiry; Aimdoc: 429 and 503). The target is killed
-with SIGKILL part-way, then the pipeline is re-run from the last state it saved, and a third
-run follows. Salesforce's records are then compared with the expected set computed from the
-Aimdoc data: 0 missing, 0 duplicated Leads / Contacts / Accounts, exactly one note per
-conversation, and no secret in any output. ``tests/test_soak.py`` runs it small in CI.
+Both emulators inject faults (Salesforce: 503, row locks, the concurrency limit and one forced
+session expiry, and ambiguous writes: a 500 or a cut connection after the commit, and answers
+held back past the target's read timeout; Aimdoc: 429 and 503). The target is killed with
+SIGKILL part-way, then two pipelines are re-run at once from the last state it saved (two
+schedules overlapping), and a fourth run follows. Salesforce's records are then compared with
+the expected set computed from the Aimdoc data: 0 missing, 0 duplicated Leads / Contacts /
+Accounts, exactly one note per conversation, and no secret in any output.
+``tests/test_soak.py`` runs it small in CI.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,7 @@ def configs(work: Path, aimdoc: AimdocEmulator, salesforce: SalesforceEmulator) 
         "client_secret": "demo-client-secret", "ca_file": str(salesforce.ca_file),
         "sync_contacts": True, "sync_accounts": True, "batch_size_rows": 200,
         "max_retry_wait_seconds": 0.2, "max_tries": 10, "state_flush_minutes": 0.02,
+        "http_timeout_seconds": 1.5, "run_lock_dir": str(work / "locks"),
         "report_dir": str(work / "report"), "dead_letter_path": str(work / "dead.jsonl"),
         "max_error_rate": 1.0}))
     return tap, target
@@ -108,12 +113,15 @@ def compare(salesforce: SalesforceEmulator, want: dict[str, Any]) -> dict[str, A
     result["Account"] = {"missing": len(want["domains"] - set(sites)),
                          "duplicated": len(sites) - len(set(sites)),
                          "unexpected": len(set(sites) - want["domains"])}
+    ids = {}  # a note's title ends with its conversation's id (or, before, its last 12 chars)
+    for conversation in want["conversations"]:
+        ids[conversation] = ids[conversation[-12:]] = conversation
     titles = [n["Title"].rsplit(" · ", 1)[-1] for n in
               salesforce.backend.all_records("ContentNote")]
-    shorts = {c[-12:] for c in want["conversations"]}
-    result["Note"] = {"missing": len(shorts - set(titles)),
-                      "duplicated": len(titles) - len(set(titles)),
-                      "unexpected": len(set(titles) - shorts)}
+    found = [ids.get(title, title) for title in titles]
+    result["Note"] = {"missing": len(want["conversations"] - set(found)),
+                      "duplicated": len(found) - len(set(found)),
+                      "unexpected": len(set(found) - want["conversations"])}
     return result
 
 
@@ -141,6 +149,10 @@ def soak(contacts: int, work: Path, seed: int = 3) -> dict[str, Any]:
             {"error": "UNABLE_TO_LOCK_ROW", "probability": 0.01},
             {"error": "UNABLE_TO_LOCK_ROW", "probability": 0.01, "scope": "record"},
             {"error": "UNKNOWN_EXCEPTION", "probability": 0.01, "phase": "after"},
+            {"error": "DROP_CONNECTION", "probability": 0.01, "phase": "after",
+             "match": "write"},
+            {"error": "HANG", "seconds": 3, "probability": 0.005, "phase": "after",
+             "match": "write"},
             {"error": "REQUEST_LIMIT_EXCEEDED", "probability": 0.01},
             {"error": "INVALID_SESSION_ID", "times": 1, "after": 6},
         ]})
@@ -153,12 +165,17 @@ def soak(contacts: int, work: Path, seed: int = 3) -> dict[str, Any]:
 
         state, killed_exit = run(work, "killed", tap_config, target_config, None, halfway)
         partial = {k: salesforce.backend.count(k) for k in ("Lead", "Contact", "ContentNote")}
-        state, rerun_exit = run(work, "rerun", tap_config, target_config, state)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two schedules overlapping
+            pair = list(pool.map(lambda name: run(work, name, tap_config, target_config, state),
+                                 ["rerun", "concurrent"]))
+        state, rerun_exit = pair[0]
+        concurrent_exit = pair[1][1]
         state, again_exit = run(work, "again", tap_config, target_config, state)
         return {
             "contacts": contacts,
             "killed_exit": killed_exit, "partial_after_kill": partial,
-            "rerun_exit": rerun_exit, "again_exit": again_exit,
+            "rerun_exit": rerun_exit, "concurrent_exit": concurrent_exit,
+            "again_exit": again_exit,
             "faults_injected": {"salesforce": salesforce.stats()["faults_injected"],
                                 "aimdoc": aimdoc.backend.stats.to_json().get("faults", {})
                                 if hasattr(aimdoc.backend.stats, "to_json") else None},

@@ -3,10 +3,25 @@
 #   meltano run tap-aimdoc target-salesforce-aimdoc
 # in the `demo` environment, advance the Aimdoc emulator's clock, run again (incremental), stop.
 # Works on a fresh machine with Python 3.11+ and pip. State is Meltano's own (.meltano/).
+#
+#   bash scripts/demo.sh [--aimdoc-port N] [--salesforce-port N]
+#
+# The emulators listen on free ports unless given ports (flags, or DEMO_AIMDOC_PORT and
+# DEMO_SALESFORCE_PORT); a port in use fails the demo with one line naming it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 CONTACTS="${DEMO_CONTACTS:-300}"
+AIMDOC_PORT="${DEMO_AIMDOC_PORT:-0}"
+SALESFORCE_PORT="${DEMO_SALESFORCE_PORT:-0}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --aimdoc-port) AIMDOC_PORT="${2:?--aimdoc-port needs a port}"; shift 2 ;;
+    --salesforce-port) SALESFORCE_PORT="${2:?--salesforce-port needs a port}"; shift 2 ;;
+    *) echo "demo: unknown argument $1 (use --aimdoc-port N, --salesforce-port N)" >&2; exit 2 ;;
+  esac
+done
+fail() { echo "demo: $*" >&2; exit 1; }
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -21,10 +36,24 @@ meltano --environment demo install
 step "Starting the Aimdoc and Salesforce emulators ($CONTACTS synthetic contacts)"
 mkdir -p output/demo
 python -m aimdoc_emulators --contacts "$CONTACTS" --work-dir output/demo \
+  --aimdoc-port "$AIMDOC_PORT" --salesforce-port "$SALESFORCE_PORT" \
   --env-file output/demo/emulators.env > output/demo/emulators.log 2>&1 &
 EMULATORS=$!
 trap 'kill $EMULATORS 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -s output/demo/emulators.env ] && break; sleep 0.2; done
+for _ in $(seq 1 150); do
+  [ -s output/demo/emulators.env ] && break
+  if ! kill -0 "$EMULATORS" 2>/dev/null; then
+    reason="$(grep -E '[A-Za-z]+Error' output/demo/emulators.log | tail -1)"
+    case "$reason" in
+      *"in use"*|*EADDRINUSE*|*"[Errno 98]"*)
+        fail "a port is in use (aimdoc ${AIMDOC_PORT}, salesforce ${SALESFORCE_PORT}); pass" \
+             "free ones with --aimdoc-port N --salesforce-port N (0 picks any)" ;;
+      *) fail "the emulators did not start: ${reason:-see output/demo/emulators.log}" ;;
+    esac
+  fi
+  sleep 0.2
+done
+[ -s output/demo/emulators.env ] || fail "the emulators did not start in 30 s: see output/demo/emulators.log"
 cat output/demo/emulators.log
 # shellcheck disable=SC1091
 source output/demo/emulators.env
@@ -69,5 +98,5 @@ meltano --environment demo run tap-aimdoc target-salesforce-aimdoc > output/demo
 summary output/demo/run2.log
 
 step "Done"
-echo "  HTML report of the last run: $PWD/output/demo/report/run-report.html"
+echo "  HTML report of the last run: $PWD/output/demo/report/demo-tap-aimdoc-to-target-salesforce-aimdoc/run-report.html"
 echo "  Links kept in Meltano state:  meltano --environment demo state get demo:tap-aimdoc-to-target-salesforce-aimdoc"

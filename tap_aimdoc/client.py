@@ -15,7 +15,7 @@ from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import requests
 from singer_sdk import RESTStream
@@ -23,10 +23,12 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_aimdoc.changes import in_order
 from tap_aimdoc.conform import Conformer
 from tap_aimdoc.incremental import Since, starting_point
-from tap_aimdoc.paging import AimdocPaginator, Page, read_page
+from tap_aimdoc.paging import AimdocPaginator, Page, UnreadablePageError, page_of, read_page
 from tap_aimdoc.timestamps import canonical, format_timestamp, parse_http_date
+from tap_aimdoc.tracked import TrackedStream
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator
@@ -45,7 +47,7 @@ def _version() -> str:
         return "0"
 
 
-class AimdocStream(RESTStream[int]):
+class AimdocStream(TrackedStream, RESTStream[int]):
     """A listing of the Aimdoc External API, read incrementally by ``updated_at``."""
 
     replication_key = "updated_at"
@@ -58,6 +60,11 @@ class AimdocStream(RESTStream[int]):
     # Where the replication key's value comes from when a record lacks it.
     replication_fallbacks: tuple[str, ...] = ("created_at",)
     read_backwards = True
+    # Tracked streams learn the date filter's field, reconcile, and detect changes by digest
+    # when records carry no change time (see ``tracked``).
+    tracks_changes = False
+    # Emit records by ascending replication key, whatever order the API lists them in.
+    emit_in_order = False
     # Records are conformed in ``post_process``, which skips the SDK's work when it would
     # change nothing (nearly always).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -67,6 +74,8 @@ class AimdocStream(RESTStream[int]):
         self._paginator: AimdocPaginator | None = None
         self._signpost: str | None = None
         self._since: Since | None = None
+        self._probe: Page | None = None
+        self.tracker = None
 
     # -- where and how to call ---------------------------------------------------------------
 
@@ -122,8 +131,14 @@ class AimdocStream(RESTStream[int]):
         return request
 
     def query_params(self, context: Context | None) -> dict:
-        """Filters: ``start_date`` from the bookmark's day minus ``lookback_days``."""
-        day = self.since.request_day(int(self.config.get("lookback_days", 7)))
+        """Filters: ``start_date`` from the bookmark's day minus ``lookback_days``.
+
+        None on a tracked stream's full read (a reconciliation).
+        """
+        if self.tracker is not None:
+            day = self.tracker.plan.requested_day
+        else:
+            day = self.since.request_day(int(self.config.get("lookback_days", 7)))
         return {"start_date": day.isoformat()} if day else {}
 
     # -- reading responses -------------------------------------------------------------------
@@ -136,7 +151,7 @@ class AimdocStream(RESTStream[int]):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """The records of one page, as the paginator decides to emit them."""
-        page = read_page(response.json(parse_float=decimal.Decimal))
+        page = page_of(response)
         yield from self._paginator.accept(page) if self._paginator else page.records
 
     def read_listing(self, path: str, params: dict, context: Context | None,
@@ -152,7 +167,7 @@ class AimdocStream(RESTStream[int]):
             prepared = self.listing_request(
                 url, {"page": paginator.current_value, "per_page": self.page_size, **params})
             response = send(prepared, context)
-            page = read_page(response.json(parse_float=decimal.Decimal))
+            page = page_of(response)
             paginator.accept(page)
             yield page
             if not page.records:
@@ -210,6 +225,27 @@ class AimdocStream(RESTStream[int]):
             raise RetriableAPIError(self.response_error_message(response), response)
         if status >= HTTPStatus.BAD_REQUEST:
             raise FatalAPIError(self.response_error_message(response))
+        response.aimdoc_page = self.read_body(response)  # type: ignore[attr-defined]
+
+    def read_body(self, response: requests.Response) -> Page:
+        """The page a 200 response holds; RetriableAPIError if it holds none.
+
+        ``{}``, ``{"data": null}``, an error object or broken JSON is retried like a 5xx, and
+        named with its URL and page if it stays broken, rather than read as the listing's end.
+        """
+        try:
+            payload = response.json(parse_float=decimal.Decimal)
+        except ValueError:
+            why = f"not JSON: {response.text[:80]!r}"
+        else:
+            try:
+                return read_page(payload)
+            except UnreadablePageError as exc:
+                why = str(exc)
+        page = parse_qs(urlparse(response.url).query).get("page", ["1"])[0]
+        msg = (f"Aimdoc answered page {page} of {urlparse(response.url).path} with "
+               f"{why} (URL: {response.url})")
+        raise RetriableAPIError(msg, response)
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status, path and the API's own message; never headers or the query."""
@@ -273,20 +309,42 @@ class AimdocStream(RESTStream[int]):
         return self._signpost
 
     def server_time(self) -> datetime:
-        """The API's clock (HTTP ``Date`` of a one-record request), else the local clock."""
+        """The API's clock (HTTP ``Date`` of a one-record request), else the local clock.
+
+        The request is also the stream's probe: its page shows what the records look like
+        (see ``readings``).
+        """
         prepared = self.build_prepared_request(
             method="GET", url=self.get_url(None), headers=self.http_headers,
             params={"page": 1, "per_page": 1})
         response = self.request_decorator(self._request)(prepared, None)
+        self._probe = page_of(response)
+        self.readings.observe(self, self._probe)
         return parse_http_date(response.headers.get("Date")) or datetime.now(UTC)
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Normalise the record; drop it unless it is newer than the starting point.
+    @property
+    def readings(self) -> Any:
+        """What this run learnt of the API's undocumented behaviour (shared by the streams)."""
+        return self._tap.readings
 
-        Then conform it to the schema, as the SDK would (see ``TYPE_CONFORMANCE_LEVEL``).
+    # -- a run of the stream -----------------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """The admitted records (in replication-key order if ``emit_in_order``)."""
+        self.start_tracking()
+        records: Iterable[dict] = (record for row in self.request_records(context)
+                                   if (record := self.admit(row, context)) is not None)
+        if self.emit_in_order:
+            records = in_order(records, self.replication_key, self.id_field)
+        yield from records
+        self.finish_tracking()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Conform an admitted record to the schema, as the SDK would.
+
+        (See ``TYPE_CONFORMANCE_LEVEL``; records are admitted in ``get_records``.)
         """
-        record = self.admit(row, context)
-        return None if record is None else self.conform(record)
+        return self.conform(row)
 
     @cached_property
     def conform(self) -> Conformer:
@@ -294,8 +352,13 @@ class AimdocStream(RESTStream[int]):
         return Conformer(self.name, self.effective_schema, self.logger)
 
     def admit(self, row: dict, context: Context | None) -> dict | None:
-        """The normalised record if it is newer than the starting point, else None."""
+        """The normalised record if it is to be emitted, else None.
+
+        Newer than the starting point; on a tracked stream, as its tracker decides.
+        """
         record = self.normalize(row, context)
+        if self.tracker is not None:
+            return self.tracker.admit(record)
         return record if self.since.admits(record.get(self.replication_key)) else None
 
     def normalize(self, row: dict, context: Context | None) -> dict:

@@ -61,22 +61,34 @@ class MessageGatherer:
         """Scan if that is cheaper (then fetch the short ones), else fetch one by one.
 
         Yields the transcripts (header, messages) known complete during a scan, marked done
-        in the spool; the others are in the spool when it ends.
+        in the spool; the others are in the spool when it ends. If the API ignores
+        ``conversation_id`` (each request would list every message), one scan replaces the
+        requests per conversation, with a warning.
         """
         budget = int(self.spool.pages())
-        if budget > 1 and (yield from self.scan(budget)):
-            self.fetch_each(self.spool.short_conversations())
-        else:
-            self.fetch_each(self.spool.conversations())
+        scanned = budget > 1 and (yield from self.scan(budget))
+        pending = self.spool.short_conversations() if scanned else self.spool.conversations()
+        if self.fetch_each(pending):
+            return
+        self.stream.logger.warning(
+            "Transcripts: the API ignores conversation_id on /messages (a request for one "
+            "conversation listed others' messages): reading the /messages listing once "
+            "instead of once per conversation (%d conversations).", self.spool.count())
+        if not scanned:
+            scanned = yield from self.scan(math.inf)
+        if scanned and next(iter(self.spool.short_conversations()), None) is not None:
+            yield from self.scan(math.inf, from_start=True)
 
     # -- the scan ----------------------------------------------------------------------------
 
-    def scan(self, budget: int) -> Generator[tuple[dict, list[tuple]], None, bool]:
+    def scan(self, budget: float, *, from_start: bool = False,
+             ) -> Generator[tuple[dict, list[tuple]], None, bool]:
         """Read ``/messages`` forward, yielding complete transcripts on the way.
 
         False (the messages of those not yet out forgotten) once it would cost ``budget``.
+        From the oldest conversation's day minus the lookback, or from the start.
         """
-        day = self.scan_day()
+        day = None if from_start else self.scan_day()
         params = {"start_date": day} if day else {}
         frontier = Frontier()
         for read, page in enumerate(self.stream.read_listing(MESSAGES, params, None), 1):
@@ -116,19 +128,41 @@ class MessageGatherer:
 
     # -- one by one --------------------------------------------------------------------------
 
-    def fetch_each(self, conversations: Iterable[tuple[int, Any]]) -> None:
-        """Fetch and spool the messages of each (place, id) conversation, a few at a time."""
-        for seq, messages in bounded_map(self.conversation_messages, conversations, WORKERS):
-            self.spool.add_messages((seq, message) for message in messages)
+    def fetch_each(self, conversations: Iterable[tuple[int, Any]]) -> bool:
+        """Fetch and spool the messages of each (place, id) conversation, a few at a time.
 
-    def conversation_messages(self, conversation: tuple[int, Any]) -> tuple[int, list[dict]]:
-        """A (place, id) conversation's place and messages, normalised, others' left out."""
+        The first is fetched alone, as the probe of ``conversation_id``: False (nothing
+        fetched) if the API ignores it.
+        """
+        items = iter(conversations)
+        first = next(items, None)
+        if first is None:
+            return True
+        try:
+            seq, messages = self.conversation_messages(first, probe=True)
+        except FilterIgnoredError:
+            self.stream.readings.messages_filter(honoured=False)
+            return False
+        self.stream.readings.messages_filter(honoured=True)
+        self.spool.add_messages((seq, message) for message in messages)
+        for seq, messages in bounded_map(self.conversation_messages, items, WORKERS):
+            self.spool.add_messages((seq, message) for message in messages)
+        return True
+
+    def conversation_messages(self, conversation: tuple[int, Any], *, probe: bool = False,
+                              ) -> tuple[int, list[dict]]:
+        """A (place, id) conversation's place and messages, normalised, others' left out.
+
+        ``probe``: FilterIgnoredError at the first message of another conversation.
+        """
         seq, conversation_id = conversation
         context = {"conversation_id": conversation_id}
         messages = []
         for page in self.stream.read_listing(MESSAGES, context, context):
             for message in page.records:
                 if message.get("conversation_id") not in (None, conversation_id):
+                    if probe:
+                        raise FilterIgnoredError(conversation_id)
                     self._warn_foreign()
                     continue
                 messages.append(normalize_message(message, conversation_id))
@@ -140,6 +174,10 @@ class MessageGatherer:
             self.stream.logger.warning("The API ignored the conversation_id filter on "
                                        "/messages; messages of other conversations are "
                                        "skipped (slow).")
+
+
+class FilterIgnoredError(Exception):
+    """``/messages?conversation_id=`` listed messages of another conversation."""
 
 
 class Frontier:

@@ -17,8 +17,9 @@ later, so they are at worst read twice).
 
 from __future__ import annotations
 
+import decimal
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from singer_sdk.pagination import BaseAPIPaginator
@@ -37,20 +38,50 @@ class Page:
     total: int | None = None
     has_more: bool | None = None
     per_page: int | None = None
+    # "envelope" ({data, total, ...}), "data only" ({data}) or "bare array".
+    envelope: str = field(default="envelope", compare=False)
+
+
+class UnreadablePageError(ValueError):
+    """A 200 response that is no page of records: ``{}``, ``{"data": null}``, an error."""
 
 
 def read_page(payload: object) -> Page:
-    """Read an envelope, a ``{"data": [...]}`` or a bare array of records."""
+    """Read an envelope, a ``{"data": [...]}`` or a bare array of records.
+
+    Anything else (``{}``, ``{"data": null}``, an error object, a string) is no page: reading
+    it as an empty one would end the listing early and skip the records after it.
+    """
     if isinstance(payload, list):
-        return Page([record for record in payload if isinstance(record, dict)])
+        return Page([record for record in payload if isinstance(record, dict)],
+                    envelope="bare array")
     if not isinstance(payload, dict):
-        msg = f"unexpected response body of type {type(payload).__name__}"
-        raise TypeError(msg)
+        msg = f"a JSON {type(payload).__name__} instead of a page of records"
+        raise UnreadablePageError(msg)
     records = payload.get("data")
-    records = records if isinstance(records, list) else []
-    return Page(records, _int_or_none(payload.get("total")),
+    if not isinstance(records, list):
+        raise UnreadablePageError(_why_not_a_page(payload))
+    total = _int_or_none(payload.get("total"))
+    return Page(records, total,
                 payload["has_more"] if isinstance(payload.get("has_more"), bool) else None,
-                _int_or_none(payload.get("per_page")))
+                _int_or_none(payload.get("per_page")),
+                "envelope" if total is not None or "has_more" in payload else "data only")
+
+
+def page_of(response: requests.Response) -> Page:
+    """The page the stream's ``validate_response`` read from a response (else read it now)."""
+    page = getattr(response, "aimdoc_page", None)
+    return page if page is not None else read_page(response.json(parse_float=decimal.Decimal))
+
+
+def _why_not_a_page(payload: dict) -> str:
+    error = payload.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, dict) else error
+        return f"an error object instead of a page of records: {str(message)[:200]}"
+    if "data" in payload:
+        return f"'data' is {type(payload['data']).__name__}, not a list of records"
+    return "no 'data' list of records" if payload else "an empty JSON object"
 
 
 def _int_or_none(value: object) -> int | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+from functools import cached_property
 from typing import Any
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_aimdoc.client import DEFAULT_API_URL
+from tap_aimdoc.readings import Readings
+from tap_aimdoc.redaction import REDACTOR
 from tap_aimdoc.streams import (
     ContactsStream,
     ConversationsStream,
@@ -17,9 +20,10 @@ from tap_aimdoc.streams import (
 )
 from tap_aimdoc.transcripts import TranscriptsStream
 from tap_aimdoc.writer import AimdocWriter
+from target_salesforce_aimdoc.config_input import MeltanoEnvConfig
 
 
-class TapAimdoc(Tap):
+class TapAimdoc(MeltanoEnvConfig, Tap):
     """Singer tap for the Aimdoc External API."""
 
     name = "tap-aimdoc"
@@ -37,6 +41,13 @@ class TapAimdoc(Tap):
                     title="Lookback days",
                     description="Days re-read before the bookmark, since the API filters "
                                 "whole days and maybe on created_at"),
+        th.Property("reconcile_hours", th.NumberType(minimum=0), default=24,
+                    title="Reconcile hours",
+                    description="Until the API is seen filtering start_date on updated_at, "
+                                "read the whole contacts and conversations listings at most "
+                                "this often, to find updates to records created before the "
+                                "lookback window (one request per page_size records); "
+                                "0: never"),
         th.Property("page_size", th.IntegerType(minimum=1, maximum=100), default=100,
                     title="Page size", description="Records per request (at most 100)"),
         th.Property("request_timeout", th.NumberType(exclusive_minimum=0), default=60,
@@ -58,6 +69,16 @@ class TapAimdoc(Tap):
         th.Property("user_agent", th.StringType, title="User agent",
                     description="User-Agent header; default tap-aimdoc/<version>"),
     ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's tap, with every secret setting scrubbed from all it writes."""
+        super().__init__(*args, **kwargs)
+        REDACTOR.install(dict(self.config), self.config_jsonschema)
+
+    @cached_property
+    def readings(self) -> Readings:
+        """What this run learns of the API's undocumented behaviour (logged once each)."""
+        return Readings(self.logger)
 
     def discover_streams(self) -> list:
         """Contacts, conversations, messages, transcripts, visitor profiles."""

@@ -50,6 +50,7 @@ class TranscriptsStream(ConversationListing):
         self._conform = RootConformer.for_schema(self.effective_schema, RECORD_FIELDS)
         if self._conform is not None:
             self.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+        self.start_tracking()
         with TranscriptSpool(MESSAGE_FIELDS) as spool:
             for row in self.request_records(context):
                 conversation = self.admit(row, context)
@@ -60,6 +61,7 @@ class TranscriptsStream(ConversationListing):
                     yield assemble(head, messages)
             for head, messages in spool.transcripts():
                 yield assemble(head, messages)
+        self.finish_tracking()
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Transcripts are built from conversations already normalised and filtered."""

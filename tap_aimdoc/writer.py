@@ -28,6 +28,8 @@ from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.json import serialize_json
 
+from tap_aimdoc.redaction import REDACTOR
+
 if TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -89,6 +91,8 @@ class AimdocWriter(SingerWriter):
     def write_message(self, message: Message) -> None:
         """Write a message to stdout; flush unless it is a record."""
         line = self.format_message(message) + "\n"
+        if REDACTOR.secrets and REDACTOR.holds_secret(line):  # never a secret in output
+            line = REDACTOR.scrub(line)
         if sys.stdout is not self._stdout:  # first message, or stdout replaced since
             if self._out is not None:
                 self._out.flush()

@@ -22,6 +22,7 @@ def bulk_ingest(
     poll_seconds: float = 1.0,
     timeout: float = 3600.0,
     assignment_rule_id: str | None = None,
+    external_id_field: str | None = None,
 ) -> list[dict[str, Any]]:
     """Bulk API 2.0 ingest job; one result per input record, in input order.
 
@@ -47,6 +48,7 @@ def bulk_ingest(
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
             **({"assignmentRuleId": assignment_rule_id} if assignment_rule_id else {}),
+            **({"externalIdFieldName": external_id_field} if external_id_field else {}),
         },
         idempotent=False,
     ).json()

@@ -1,8 +1,16 @@
 """Dead letters: every record and object that Salesforce or our checks rejected, as JSONL.
 
-One line per record and object: stream, record key, object, error codes and messages, the
-mapped payload, the source record (so a later run can retry it through the current mapping),
-and the time. Secrets never reach it: lines hold record data and Salesforce's answers only.
+One line per record and object: stream, record key, object, error codes and messages (the
+reason: a letter always has one), the mapped payload, the source record (so a later run can
+retry it through the current mapping), and the time. Records a filtering rule skipped and
+transcripts waiting for their contact are not failures and never letters (see ``parked``).
+Secrets never reach it: lines hold record data and Salesforce's answers only, and are scrubbed
+of every known secret (``redaction``) in case an answer echoed one.
+
+One file per pipeline (``run_files``); within it, a run handles only the letters of the streams
+it syncs: the others' lines are kept as they are. A letter is retired when its record
+succeeds later (retried, or a newer version in the live stream), or when a newer version of
+the record was synced since it failed.
 
 Durable before the state moves on: a line is appended (and flushed) as soon as a record fails,
 so a run killed after emitting state loses nothing. At the start of a run the file's records
@@ -19,10 +27,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from target_salesforce_aimdoc import redaction
 from target_salesforce_aimdoc.mapping import json_safe
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from target_salesforce_aimdoc.report import Outcome
 
@@ -41,33 +50,56 @@ class DeadLetters:
         self._taken = False
         self._appended: list[tuple[str, str, str | None]] = []  # (stream, key, object) a line
         self._size = -1  # the file's size after this run's appends (-2: not only ours)
+        self._carried: list[str] = []  # lines of streams this run does not handle, kept as is
+        self._latest: dict[tuple[str, str], int] = {}  # record -> its last add's first line
+        self.retired = 0  # letters of earlier runs dropped unretried (synced since)
 
     @property
     def retrying(self) -> Path | None:
         """Where the previous run's dead letters wait while they are retried."""
         return self.path.with_name(self.path.name + ".retrying") if self.path else None
 
-    def pending(self) -> dict[str, list[dict[str, Any]]]:
-        """Take the previous runs' records for retry, by stream (each record once)."""
+    def pending(self, handles: Callable[[str], bool] | None = None,
+                stale: Callable[[str, dict[str, Any]], bool] | None = None,
+                ) -> dict[str, list[dict[str, Any]]]:
+        """Take the previous runs' records for retry, by stream (each record once).
+
+        Only streams ``handles`` accepts are taken; the other lines stay in the file as they
+        are. A record ``stale`` says was synced since (a newer version) is retired unretried.
+        """
         if self.path is None:
             return {}
         records: dict[tuple[str, str], dict[str, Any]] = {}
+        carried: dict[tuple[str, str, str | None], str] = {}
         for source in (self.retrying, self.path):
             if source is not None and source.exists():
-                records.update(self._read(source))
+                taken, others = self._read(source, handles)
+                records.update(taken)
+                carried.update(others)
         if self.durable and self.path.exists():
             with self.retrying.open("a", encoding="utf-8") as keep:  # type: ignore[union-attr]
                 keep.write(self.path.read_text(encoding="utf-8"))
             self.path.unlink()
         self._taken = True
+        self._carried = list(carried.values())
         by_stream: dict[str, list[dict[str, Any]]] = {}
         for (stream, _), record in records.items():
+            if stale is not None and stale(stream, record):
+                self.retired += 1
+                continue
             by_stream.setdefault(stream, []).append(record)
+        if self.retired:
+            LOGGER.info("Retired %d dead letters: a newer version of their record was synced "
+                        "since", self.retired)
         return by_stream
 
     @staticmethod
-    def _read(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    def _read(path: Path, handles: Callable[[str], bool] | None = None,
+              ) -> tuple[dict[tuple[str, str], dict[str, Any]],
+                         dict[tuple[str, str, str | None], str]]:
+        """The records of handled streams, and the other streams' lines (text, latest each)."""
         records: dict[tuple[str, str], dict[str, Any]] = {}
+        others: dict[tuple[str, str, str | None], str] = {}
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -77,9 +109,14 @@ class DeadLetters:
                 except json.JSONDecodeError:
                     LOGGER.warning("%s line %d is not JSON; skipped", path, number)
                     continue
-                if isinstance(entry.get("record"), dict):
+                if not isinstance(entry, dict) or not isinstance(entry.get("stream"), str):
+                    continue
+                if handles is not None and not handles(entry["stream"]):
+                    others[(entry["stream"], str(entry.get("key")), entry.get("object"))] = (
+                        line if line.endswith("\n") else line + "\n")
+                elif isinstance(entry.get("record"), dict):
                     records[(entry["stream"], str(entry["key"]))] = entry["record"]
-        return records
+        return records, others
 
     def add(self, outcome: Outcome, record: dict[str, Any] | None,
             payload: dict[str, Any] | None = None) -> None:
@@ -92,9 +129,12 @@ class DeadLetters:
         if not entries:
             return
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        lines = [_line(outcome, record, payload, now) for outcome, record, payload in entries]
+        lines = redaction.scrub_obj(
+            [_line(outcome, record, payload, now) for outcome, record, payload in entries])
         self.count += len(lines)
         self._resolved -= {(outcome.stream, outcome.key) for outcome, _, _ in entries}
+        for outcome, _, _ in entries:  # this add replaces the record's earlier lines
+            self._latest[(outcome.stream, outcome.key)] = len(self._appended)
         if not self.durable:
             self.lines += map(json_safe, lines)
             return
@@ -146,17 +186,23 @@ class DeadLetters:
                 yield (line["stream"], line["key"], line["object"]), text
 
     def write(self) -> None:
-        """Rewrite the file with this run's dead letters (atomically); remove it if none."""
+        """Rewrite the file with this run's dead letters (atomically); remove it if none.
+
+        Lines of streams this run did not handle are kept first, as they were.
+        """
         if self.path is None or not self.durable:
             return
         last, total = {}, 0  # a record and object failing twice keeps its latest line
         for total, (key, _) in enumerate(self._file_lines(), start=1):
             last[key] = total - 1
-        keep = {number for key, number in last.items() if key[:2] not in self._resolved}
-        kept = len(keep)
-        if kept and kept < total:
+        known = self.path.exists() and self.path.stat().st_size == self._size
+        keep = {number for key, number in last.items() if key[:2] not in self._resolved
+                and (not known or number >= self._latest.get(key[:2], 0))}
+        kept = len(keep) + len(self._carried)
+        if kept and (kept < total or self._carried):
             temporary = self.path.with_suffix(self.path.suffix + ".tmp")
             with temporary.open("w", encoding="utf-8") as handle:
+                handle.writelines(self._carried)
                 handle.writelines(text for number, (_, text) in enumerate(self._file_lines())
                                   if number in keep)
             os.replace(temporary, self.path)

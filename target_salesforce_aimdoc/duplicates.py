@@ -101,7 +101,7 @@ def _update_matched(client: SalesforceClient, steps: list[Step], targets: dict[i
         replacement = planner.update_instead(step, current)
         for item in dataclasses.fields(replacement):
             setattr(step, item.name, getattr(replacement, item.name))
-        step.duplicates, step.via = flagged, "duplicate_rule"
+        step.duplicates, step.reason = flagged, "the org's duplicate rule matched it"
         LOGGER.info("%s %s: duplicate rule %s matched %s; updating it instead of creating",
                     step.sobject, step.match_key, (flagged or {}).get("rule"), step.record_id)
         updates.append(step)

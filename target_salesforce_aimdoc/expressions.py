@@ -4,7 +4,12 @@ Names, as in singer-sdk stream maps: every record property, ``record`` and ``_``
 record), ``config`` (the ``stream_map_config`` setting) and ``__stream_name__``.
 Functions, as in stream maps: ``int float str bool rand randint md5 sha256 datetime json
 list tuple dict set``; added here: ``len lower upper strip round abs min max coalesce
-answer email_domain company_domain is_free_mail website_domain qualification_text``.
+answer captured email_domain company_domain is_free_mail website_domain qualification_text``.
+
+Aimdoc documents a contact's captured data only as ``attributes{}``; tap-aimdoc's contract
+also has its own fields (``status``, ``score``, ``qualification``, ``data_capture``).
+``captured('status')`` reads either place (see ``captured_value``), ``answer`` and
+``qualification_text`` look into ``attributes`` too, so one mapping serves both readings.
 
 Differences that suit records whose taps omit null properties:
 
@@ -98,8 +103,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def captured_value(record: Mapping[str, Any], name: str) -> Any:
+    """A captured field of a contact, wherever Aimdoc puts it; None when absent.
+
+    In order: the record's own field, ``attributes[name]``, ``data_capture[name]``, then
+    ``attributes['data_capture'][name]``. Empty values (None, blank, empty list) are skipped.
+    """
+    attributes = record.get("attributes")
+    attributes = attributes if isinstance(attributes, Mapping) else {}
+    places: list[Any] = [record, attributes, record.get("data_capture"),
+                         attributes.get("data_capture")]
+    return coalesce(*(place.get(name) for place in places if isinstance(place, Mapping)))
+
+
 def qualification_text(qualification: Any) -> str | None:
-    """Qualification answers as ``Q: question`` / ``A: answer`` lines; None when none."""
+    """Qualification answers as ``Q: question`` / ``A: answer`` lines; None when none.
+
+    Takes the answers, or a record (or its ``attributes``) holding them (see
+    ``captured_value``).
+    """
+    if isinstance(qualification, Mapping):
+        qualification = captured_value(qualification, "qualification")
     if not isinstance(qualification, list):
         return None
     blocks = [
@@ -120,7 +144,7 @@ def find_answer(record: Mapping[str, Any], question: Any) -> Any:
     Ids match exactly first; then text matches case-insensitively with spaces collapsed.
     The last matching entry wins (the latest answer). None when unanswered.
     """
-    items = record.get("qualification")
+    items = captured_value(record, "qualification")
     if not isinstance(items, list) or question is None:
         return None
     entries = [item for item in items if isinstance(item, Mapping)]
@@ -163,6 +187,7 @@ def default_functions(free_mail: FreeMail | None = None) -> dict[str, Any]:
         website_domain=website_domain,
         qualification_text=qualification_text,
         answer=lambda _question: None,  # replaced per record, see Scope
+        captured=lambda _name: None,  # replaced per record, see Scope
     )
     return funcs
 
@@ -257,7 +282,8 @@ class Scope:
         bound = self._bound.get(id(functions))
         if bound is None:
             record = self.record
-            bound = {**functions, "answer": lambda question: find_answer(record, question)}
+            bound = {**functions, "answer": lambda question: find_answer(record, question),
+                     "captured": lambda name: captured_value(record, name)}
             self._bound[id(functions)] = bound
         evaluator = _shared_evaluator(functions)
         evaluator.names, evaluator.functions = self.names, bound

@@ -6,6 +6,11 @@ reads it from the first STATE message. Each link also keeps the source record's 
 as of its last sync: a record not changed since is skipped without a query or a write, and an
 older record of the same person never overwrites a newer one. Salesforce stays authoritative:
 with the state lost, matching by email and domain finds the same records.
+
+Eviction never loses work within a run: a link pushed out of the bounded store is kept in a
+temporary on-disk table (``_Spill``) until the run ends, so a transcript later in the run still
+finds its contact's records, and a record synced again keeps its other objects' ids. Only the
+state written is bounded.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import itertools
 import json
 import logging
 import re
+import sqlite3
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -73,6 +80,33 @@ class Link:
         return cls(ids, _parse(data.get("updated_at")), meta)
 
 
+class _Spill:
+    """Links evicted from memory during a run, in a private temporary SQLite file.
+
+    The file is SQLite's own temporary database (removed when closed); memory stays flat
+    however many links are pushed out.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        self.db.execute("CREATE TABLE link (name TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        self.count = 0
+
+    def put(self, name: str, link: Link) -> None:
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO link VALUES (?, ?)",
+                            (name, json.dumps(link.to_json())))
+            self.count += 1
+
+    def take(self, name: str, *, remove: bool = False) -> Link | None:
+        with self.lock:
+            row = self.db.execute("SELECT data FROM link WHERE name = ?", (name,)).fetchone()
+            if row is not None and remove:
+                self.db.execute("DELETE FROM link WHERE name = ?", (name,))
+        return Link.from_json(json.loads(row[0])) if row else None
+
+
 class LinkStore:
     """Links by ``stream/key``, most recently synced last; a reverse index id -> watermark."""
 
@@ -85,6 +119,12 @@ class LinkStore:
         self.changed: OrderedDict[str, None] = OrderedDict()
         self.loaded = False
         self.org_id: str | None = None  # the org the links belong to
+        self.origin: str | None = None  # which config (login URL, user) wrote them
+        self.saved_origin: str | None = None
+        self._spill: _Spill | None = None  # links evicted during this run
+        # Old id -> new id of records replaced this run (a deleted Lead made again), so the
+        # notes attached to the old one can be attached to the new one.
+        self.moved: dict[str, str] = {}
 
     @staticmethod
     def key(stream: str, source_key: str) -> str:
@@ -113,6 +153,8 @@ class LinkStore:
                            saved_org, self.org_id)
             return
         self.org_id = self.org_id or saved_org
+        origin = saved.get("origin")
+        self.saved_origin = origin if isinstance(origin, str) else None
         if isinstance(saved.get("instance_url"), str):
             self.instance_url = self.instance_url or saved["instance_url"]
         bad = 0
@@ -125,6 +167,13 @@ class LinkStore:
             self._index(link)
         if bad:
             LOGGER.warning("Ignored %d link records of the state that could not be read", bad)
+
+    def trusted_before_login(self) -> bool:
+        """Whether links may be trusted before the run has logged in.
+
+        So when the config is the one that saved them (or the state predates origins).
+        """
+        return self.saved_origin is None or self.saved_origin == self.origin
 
     def bind(self, org_id: str | None, instance_url: str | None) -> None:
         """Tie the links to the org the run writes to; links of another org are dropped."""
@@ -147,13 +196,38 @@ class LinkStore:
             self.watermarks.popitem(last=False)
 
     def get(self, stream: str, source_key: str) -> Link | None:
-        """The link of a source record, if any."""
-        return self.links.get(self.key(stream, source_key))
+        """The link of a source record, if any (evicted earlier in this run too)."""
+        name = self.key(stream, source_key)
+        link = self.links.get(name)
+        if link is None and self._spill is not None:
+            return self._spill.take(name)
+        return link
+
+    def items(self, stream: str) -> list[tuple[str, Link]]:
+        """``(source key, link)`` of a stream's links held in memory."""
+        prefix = f"{stream}/"
+        return [(name[len(prefix):], link) for name, link in self.links.items()
+                if name.startswith(prefix)]
+
+    @property
+    def evicted(self) -> int:
+        """How many links were pushed out of memory (kept on disk) during this run."""
+        return self._spill.count if self._spill is not None else 0
+
+    def _evict(self) -> None:
+        """Push the oldest links out of memory, onto disk for the rest of the run."""
+        while len(self.links) > self.max_records:
+            name, link = self.links.popitem(last=False)
+            if any(link.ids.values()) or link.meta:
+                if self._spill is None:
+                    self._spill = _Spill()
+                self._spill.put(name, link)
 
     def snapshot(self, keys: list[tuple[str, str]]) -> LinkStore:
         """A copy of some links (``(stream, source key)`` pairs), for work on another thread."""
         copy = LinkStore(self.max_records)
         copy.instance_url, copy.org_id = self.instance_url, self.org_id
+        copy.origin, copy.saved_origin = self.origin, self.saved_origin
         for stream, source_key in keys:
             link = self.get(stream, source_key)
             if link is not None:
@@ -179,7 +253,13 @@ class LinkStore:
                updated_at: dt.datetime | None, **meta: Any) -> None:
         """Remember that a source record is synced to a Salesforce record."""
         name = self.key(stream, source_key)
-        link = self.links.pop(name, None) or Link()
+        link = self.links.pop(name, None)
+        if link is None and self._spill is not None:
+            link = self._spill.take(name, remove=True)
+        link = link or Link()
+        before = link.ids.get(sobject)
+        if before and record_id and before != record_id:
+            self.moved[before] = record_id
         link.ids[sobject] = record_id
         if meta:
             link.meta = {**(link.meta or {}), **meta}
@@ -189,15 +269,14 @@ class LinkStore:
         self._index(link)
         self.changed.pop(name, None)
         self.changed[name] = None
-        while len(self.links) > self.max_records:
-            self.links.popitem(last=False)
+        self._evict()
         while len(self.changed) > self.max_records:
             self.changed.popitem(last=False)
 
     def to_state(self) -> dict[str, Any]:
         """The ``salesforce_links`` state value."""
         return {"version": STATE_VERSION, "instance_url": self.instance_url,
-                "org_id": self.org_id,
+                "org_id": self.org_id, "origin": self.origin,
                 "records": {name: link.to_json() for name, link in self.links.items()}}
 
     def add_to(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -215,7 +294,8 @@ class LinkStore:
         head = json.dumps(base)[:-1] + (", " if base else "")
         out.write(f"{head}{json.dumps(STATE_KEY)}: {{\"version\": {json.dumps(STATE_VERSION)}, "
                   f"\"instance_url\": {json.dumps(self.instance_url)}, "
-                  f"\"org_id\": {json.dumps(self.org_id)}, \"records\": {{")
+                  f"\"org_id\": {json.dumps(self.org_id)}, "
+                  f"\"origin\": {json.dumps(self.origin)}, \"records\": {{")
         items = iter(self.links.items())
         separator = ""
         while chunk := list(itertools.islice(items, 1000)):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -154,10 +155,27 @@ def _number_text(value: float | Decimal) -> str:
     return format(number.normalize(), "f")
 
 
+# What Salesforce refuses in text (FIELD_INTEGRITY_EXCEPTION or a JSON/XML parse error): C0
+# control characters other than tab, line feed and carriage return, lone UTF-16 surrogates
+# (only ever alone in a Python string) and the non-characters U+FFFE and U+FFFF.
+_INVALID_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def valid_text(text: str) -> str:
+    """Text Salesforce accepts: a lone surrogate becomes U+FFFD, control characters go."""
+    if not _INVALID_TEXT.search(text):
+        return text
+    return _INVALID_TEXT.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "",
+                             text)
+
+
 def as_text(value: Any) -> str:
-    """A value as Salesforce text: lists joined with ``, ``, datetimes ISO, numbers plain."""
+    """A value as Salesforce text: lists joined with ``, ``, datetimes ISO, numbers plain.
+
+    Characters Salesforce refuses are made valid (``valid_text``).
+    """
     if isinstance(value, str):
-        return value.strip()
+        return valid_text(value).strip()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float | Decimal):
@@ -501,6 +519,15 @@ def _map_object(
     out.issues.extend(issues)
     if not issues:
         out.payloads[obj.sobject] = payload
+
+
+def source_identity(record: Mapping[str, Any], stream: StreamConfig,
+                    settings: SyncSettings) -> tuple[str | None, dt.datetime | None]:
+    """A record's key and ``updated_at`` without mapping it (None key when it has none)."""
+    scope = Scope(record, config=settings.map_config, stream=stream.name)
+    out = MappedRecord(stream=stream.name, key="")
+    _identify(out, scope, stream, settings)
+    return (out.key if out.ok and out.key else None), _source_time(stream, scope)
 
 
 def map_record(

@@ -81,10 +81,12 @@ class Matcher:
     """
 
     def __init__(self, client: SalesforceClient, settings: SyncSettings,
-                 describes: dict[str, dict[str, Any]]) -> None:
+                 describes: dict[str, dict[str, Any]],
+                 external_ids: dict[str, str] | None = None) -> None:
         self.client = client
         self.settings = settings
         self.describes = describes
+        self.external_ids = external_ids if external_ids is not None else {}
 
     def find(self, batch: list[MappedRecord], objects: set[str],
              linked: dict[str, dict[str, str]] | None = None) -> Matches:
@@ -96,19 +98,27 @@ class Matcher:
         """
         emails = sorted({r.email for r in batch if r.email})
         domains = sorted({r.domain for r in batch if r.domain})
-        linked = linked or {}
+        linked = {email: dict(ids) for email, ids in (linked or {}).items()}
+        keys = {r.key: r.email for r in batch if r.email and r.key}
         queries: list[tuple[str, str]] = []
         if "Lead" in objects and emails:
             queries += self._in_queries("Lead", "Email", emails)
         if {"Contact", "Lead"} & objects and emails:
             queries += self._in_queries("Contact", "Email", emails)
         for sobject in ("Lead", "Contact"):
+            if sobject not in objects:
+                continue
+            external = self.external_ids.get(sobject)
+            if external and keys:  # records we wrote carry the source key: found by it
+                queries += self._in_queries(sobject, external, sorted(keys))
+                continue
             ids = sorted({ids[sobject] for ids in linked.values() if ids.get(sobject)})
-            if sobject in objects and ids:
+            if ids:
                 queries += self._in_queries(sobject, "Id", ids)
         if {"Account", "Contact"} & objects and domains and "Account" in self.describes:
             queries += self._account_queries(domains)
         rows = self._run(queries)
+        self._link_by_external_id(rows, keys, linked)
         matches = Matches(leads=_by_email(rows["Lead"]), contacts=_by_email(rows["Contact"]))
         _prefer_linked(matches, rows, linked)
         for found in matches.contacts.values():
@@ -121,6 +131,18 @@ class Matcher:
             for row in self._run(self._in_queries("Contact", "Id", missing))["Contact"]:
                 matches.contacts_by_id[row["Id"]] = row
         return matches
+
+    def _link_by_external_id(self, rows: dict[str, list[dict[str, Any]]], keys: dict[str, str],
+                             linked: dict[str, dict[str, str]]) -> None:
+        """Link records holding a source key in their external-id field to that source.
+
+        A link the state may have lost; the state's own links come first.
+        """
+        for sobject, external in self.external_ids.items():
+            for row in rows.get(sobject, []):
+                email = keys.get(str(row.get(external) or ""))
+                if email and not row.get("IsConverted"):
+                    linked.setdefault(email, {}).setdefault(sobject, row["Id"])
 
     def by_ids(self, sobject: str, ids: list[str]) -> list[dict[str, Any]]:
         """Records of ``sobject`` by id, with every field the plan compares."""
@@ -135,7 +157,8 @@ class Matcher:
         return rows
 
     def _fields(self, sobject: str) -> str:
-        return ", ".join(select_fields(sobject, self.settings, self.describes[sobject]))
+        extra = [self.external_ids[sobject]] if sobject in self.external_ids else []
+        return ", ".join(select_fields(sobject, self.settings, self.describes[sobject], extra))
 
     def _in_queries(self, sobject: str, field_name: str,
                     values: list[str]) -> list[tuple[str, str]]:

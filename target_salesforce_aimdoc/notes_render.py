@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from target_salesforce_aimdoc.safe_html import safe_url
+
 TITLE_LIMIT = 80  # classic Note Title; used for both kinds so the title is one stable key
 NOTE_BODY_LIMIT = 32_000  # classic Note Body, counted in UTF-16 units to be safe
 MIN_BUDGET = 32_000  # the capped header and qualification always leave room for messages
@@ -229,10 +231,15 @@ def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], ag
         get("conversation_id") or get("id"), get("session_url"), get("status"),
         get("page_url"), get("referrer"), get("escalation_reason"),
         get("buyer_intent_reason"), *(utm.get(key) for key in _UTM_KEYS)])
+    if app_url and not safe_url(app_url):
+        app_url = None  # not a web address: no link is built on it
     if app_url and link.startswith("/"):
         link = app_url.rstrip("/") + link
     elif app_url and not link and get("agent_id"):
         link = f"{app_url.rstrip('/')}/agents/{get('agent_id')}/conversations/{conversation_id}"
+    # Only a web address (https, http to localhost) is offered as the link; other text is kept
+    # visible under another label, escaped like every value.
+    link_label = "Open in Aimdoc" if not link or safe_url(link) else "Aimdoc link (as sent)"
     utm_text = ", ".join([f"{key}={_clip(value, _FIELD_CAP)}"
                           for key, value in zip(_UTM_KEYS, utm_values, strict=True)
                           if value.strip()])
@@ -248,7 +255,7 @@ def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], ag
         ("Page", _clip(page, _URL_CAP)),
         ("Referrer", _clip(referrer, _URL_CAP)),
         ("UTM", utm_text),
-        ("Open in Aimdoc", _clip(link, _URL_CAP)),
+        (link_label, _clip(link, _URL_CAP)),
         ("Messages", f"{len(messages):,}"),
     ]
     return [(label, value) for label, value in lines if value.strip()]

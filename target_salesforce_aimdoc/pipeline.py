@@ -12,29 +12,33 @@ import itertools
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from target_salesforce_aimdoc import crm_objects, report_files
-from target_salesforce_aimdoc.checks import ensure_valid
+from target_salesforce_aimdoc import crm_objects, error_rate, report_files, run_files
+from target_salesforce_aimdoc.connection import OrgConnection
 from target_salesforce_aimdoc.deadletters import DeadLetters
 from target_salesforce_aimdoc.duplicates import settle as settle_duplicates
-from target_salesforce_aimdoc.expressions import ExpressionError
+from target_salesforce_aimdoc.expressions import ExpressionError, captured_value
 from target_salesforce_aimdoc.filters import skip_reason
-from target_salesforce_aimdoc.links import LinkStore
-from target_salesforce_aimdoc.mapping import map_record
+from target_salesforce_aimdoc.links import Link, LinkStore
+from target_salesforce_aimdoc.mapping import map_record, source_identity
 from target_salesforce_aimdoc.matching import Matcher, Matches
 from target_salesforce_aimdoc.notes import (
     NoteJob,
     NoteSettings,
     NoteWriter,
     compact_qualification,
+    contact_key_fields,
+    link_unlinked_contacts,
+    reattach_notes,
     transcript_key,
 )
+from target_salesforce_aimdoc.parked import ParkedNotes
 from target_salesforce_aimdoc.plan import Planner, Step
+from target_salesforce_aimdoc.progress import Progress, quiet_sdk_metrics
 from target_salesforce_aimdoc.report import Outcome, RunReport
-from target_salesforce_aimdoc.run_lock import DEFAULT_WAIT_SECONDS, OrgLock
-from target_salesforce_aimdoc.salesforce import AmbiguousWrite, SalesforceClient, StopRun
+from target_salesforce_aimdoc.salesforce import AmbiguousWrite, StopRun
 from target_salesforce_aimdoc.settings import load_sync_settings
 from target_salesforce_aimdoc.worker import ParallelLane, SerialWorker
 from target_salesforce_aimdoc.writes import apply_steps
@@ -66,6 +70,7 @@ class MappedRows:
 
     stream: StreamConfig
     rows: list[tuple[dict[str, Any], Skip | None, MappedRecord | None]]
+    unchanged: list[tuple[str, Link]] = field(default_factory=list)  # key, link
 
 
 @dataclass
@@ -85,8 +90,13 @@ class MaxErrorRateExceeded(RuntimeError):
 class SyncRun:
     """One run of the target: settings, the Salesforce connection, describes, the report."""
 
-    def __init__(self, config: dict[str, Any], links: LinkStore | None = None) -> None:
-        """Validate config, log in, describe, check the mapping: all before any write."""
+    def __init__(self, config: dict[str, Any], links: LinkStore | None = None, *,
+                 lazy: bool = False) -> None:
+        """Validate config; log in, describe and check the mapping before any write.
+
+        ``lazy``: connect only when the first record needs Salesforce (an idle run makes no
+        call); otherwise at once.
+        """
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(dt.UTC)
         self.config = config
@@ -96,28 +106,33 @@ class SyncRun:
         write_api = config.get("write_api") or "auto"
         self.bulk_threshold = {"rest": None, "bulk": 1}.get(
             write_api, int(config.get("bulk_threshold") or 2000))
-        self.client = SalesforceClient(config).login()
-        self.lock = None if self.dry_run else OrgLock(
-            f"{self.client.org_id or '-'} {self.client.instance_url}",
-            float(config.get("run_lock_wait_seconds") or DEFAULT_WAIT_SECONDS),
-            config.get("run_lock_dir")).acquire()
-        self.describes = {name: self.client.describe(name) for name in self._objects_needed()}
-        ensure_valid(self.settings, self.describes)
-        self.matcher = Matcher(self.client, self.settings, self.describes)
-        self.report = RunReport()
         self.links = links or LinkStore()
-        self.links.bind(self.client.org_id, self.client.instance_url)
-        self.dead_letters = DeadLetters(
-            config.get("dead_letter_path") or f"{DEFAULT_OUTPUT}/dead_letters.jsonl",
-            durable=not self.dry_run)
+        self.connection = OrgConnection(config, self.settings, self.links,
+                                        self._objects_needed(), dry_run=self.dry_run)
+        self.client = self.connection.client
+        self.describes = self.connection.describes
+        self.matcher = Matcher(self.client, self.settings, self.describes,
+                               self.connection.external_ids)
+        self.report = RunReport(max_outcomes=int(config.get("report_max_outcomes") or 10_000))
+        if not lazy:
+            self.connection.ensure()
+        self.pipeline = run_files.pipeline_name(config)  # its own letters, parked notes, reports
+        letters = run_files.dead_letter_path(config, self.pipeline)
+        self.dead_letters = DeadLetters(letters, durable=not self.dry_run)
+        self.parked = ParkedNotes(run_files.parked_path(letters), durable=not self.dry_run,
+                                  max_records=int(config.get("parked_max_records") or 10_000),
+                                  max_age_days=float(config.get("parked_max_days") or 14))
+        self._filtered_contacts: dict[str, str] = {}  # contact key -> the rule that skipped it
+        self._letter_times: dict[tuple[str, str], Any] = {}  # retried letter -> its updated_at
         self.notes = NoteSettings.from_config(config)
         # Conversation key -> its contact's key, of transcripts waiting on disk for the contact.
         self.pending_notes: dict[str, str] = {}
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
         self._fake_ids = itertools.count(1)
         self._warned_streams: set[str] = set()
-        self._progress_at = time.monotonic()
-        self._progress_every = float(config.get("progress_interval_seconds") or 30)
+        self._progress_meter = Progress(config.get("progress_interval_seconds"),
+                                        lambda: self.client.usage.calls)
+        quiet_sdk_metrics(config)
         self.worker = SerialWorker(depth=1)  # one batch waits while one is synced
         self.notes_lane = ParallelLane(2 if self.client.max_concurrency > 1 else 1)
         self.ignored: Counter[str] = Counter()  # records of unsynced streams (reader thread)
@@ -165,11 +180,23 @@ class SyncRun:
         if stream is None or (self.notes is not None and stream_name == self.notes.stream):
             return None
         rows: list[tuple[dict[str, Any], Skip | None, MappedRecord | None]] = []
+        unchanged: list[tuple[str, Link]] = []
+        objects = [obj.sobject for obj in stream.enabled_objects]
         for record in records:
             skip = skip_reason(record, stream, self.settings)
+            if skip is None:
+                key, updated_at = source_identity(record, stream, self.settings)
+                link = key and self.links.unchanged(stream.name, key, updated_at, objects)
+                if link and not (self.connection.ready or self.links.trusted_before_login()):
+                    self.connection.ensure()  # links of another config: check the org first
+                    link = self.links.unchanged(stream.name, key, updated_at, objects)
+                if link:  # synced before, not changed since: no mapping, no call
+                    unchanged.append((key, link))
+                    continue
+                self.connection.ensure()
             mapped = None if skip else map_record(record, stream, self.settings, self.describes)
             rows.append((record, skip, mapped))
-        return MappedRows(stream, rows)
+        return MappedRows(stream, rows, unchanged)
 
     def run_batch(self, stream_name: str, records: list[dict[str, Any]],
                   mapped: MappedRows | None = None) -> list[Step]:
@@ -190,7 +217,8 @@ class SyncRun:
         batch = self._skip_unchanged(batch, objects)
         for attempt in range(1, AMBIGUOUS_TRIES + 1):
             try:
-                steps = self._match_plan_write(stream, batch, objects)
+                with self.connection.exclusive():
+                    steps = self._match_plan_write(stream, batch, objects)
                 break
             except AmbiguousWrite as exc:
                 if attempt == AMBIGUOUS_TRIES:
@@ -207,7 +235,9 @@ class SyncRun:
                           objects: set[str]) -> list[Step]:
         """Match, then plan and write Accounts, Contacts and Leads in that order."""
         matches = self._overlay(self.matcher.find(batch, objects, self._linked(batch)))
-        planner = Planner(stream, self.settings, self.describes, self.links, self.client.user_id)
+        planner = Planner(stream, self.settings, self.describes, self.links,
+                          user_id=self.client.user_id,
+                          external_ids=self.connection.external_ids)
         accounts = self._write(planner.accounts(batch, matches), planner)
         account_ids = self._account_ids(accounts, matches)
         contacts = self._write(planner.contacts(batch, matches, account_ids), planner)
@@ -227,15 +257,33 @@ class SyncRun:
         return linked
 
     def _mapped(self, rows: MappedRows | None) -> list[MappedRecord]:
-        """The mapped records worth writing; skips, warnings and issues go to the report."""
+        """The mapped records worth writing; skips, warnings and issues go to the report.
+
+        A new attempt for the error rate; each record's person (name, email) is noted for the
+        report; contacts a filtering rule skipped are remembered (their transcripts are skips).
+        """
         assert rows is not None
         stream, batch = rows.stream, []
+        self.report.begin_attempt()
+        contacts = self.notes is not None and stream.name == self.notes.contact_stream
+        for key, link in rows.unchanged:
+            self.report.records_seen[stream.name] += 1
+            for obj in stream.enabled_objects:
+                if link.ids.get(obj.sobject):  # "" marks an object this record does not feed
+                    self.report.add(Outcome(stream.name, key, obj.sobject, "unchanged",
+                                            link.ids[obj.sobject],
+                                            "not changed since the last sync"))
         for record, skip, mapped in rows.rows:
             self.report.records_seen[stream.name] += 1
             if skip is not None:  # filtered out: only its key is needed, not a mapping
-                self.report.add_skip(stream.name, self._key(stream, record), skip.rule)
+                key = self._key(stream, record)
+                self.report.add_skip(stream.name, key, skip.rule)
+                self.report.person_of(stream.name, key, record)
+                if contacts:
+                    self._filtered_contacts[key] = skip.rule
                 continue
             assert mapped is not None
+            self.report.person_of(stream.name, mapped.key, record, mapped)
             for warning in mapped.warnings:
                 LOGGER.warning(warning)
             for issue in mapped.issues:
@@ -314,8 +362,8 @@ class SyncRun:
         A contact's link also keeps its qualification answers, which its notes show.
         """
         times = {(m.stream, m.key): m.updated_at for m in batch}
-        answers = {str(r.get("id")): compact_qualification(r.get("qualification"))
-                   for r in records if r.get("qualification")}
+        answers = {str(r.get("id")): compact_qualification(captured_value(r, "qualification"))
+                   for r in records if captured_value(r, "qualification")}
         for step in steps:
             if step.action == "fail" or (step.record_id is None and step.action != "skip"):
                 continue
@@ -324,6 +372,23 @@ class SyncRun:
                 meta = {"q": answers[key]} if key in answers else {}
                 self.links.record(stream, key, step.sobject, step.record_id or "",
                                   times.get((stream, key)), **meta)
+        self._remember_absent(batch, steps)
+
+    def _remember_absent(self, batch: list[MappedRecord], steps: list[Step]) -> None:
+        """Remember, with no id, each enabled object a synced record does not feed.
+
+        (No company domain, no Account.) So the unchanged record costs nothing next run.
+        """
+        synced = {source for step in steps if step.action != "fail" for source in step.sources}
+        for mapped in batch:
+            source = (mapped.stream, mapped.key)
+            if source not in synced:
+                continue
+            stream = self.settings.stream(mapped.stream)
+            for obj in stream.enabled_objects if stream else []:
+                if obj.sobject not in mapped.payloads:
+                    self.links.record(mapped.stream, mapped.key, obj.sobject, "",
+                                      mapped.updated_at)
 
     def dispatch_batch(self, stream_name: str, records: list[dict[str, Any]],
                        mapped: MappedRows | None = None) -> None:
@@ -354,12 +419,22 @@ class SyncRun:
                                   park=park)
 
     def _prepare_notes(self, transcripts: list[dict[str, Any]]) -> PreparedNotes:
-        """The transcripts by key, and a copy of the links their notes need (this thread)."""
+        """The transcripts by key, and a copy of the links their notes need (this thread).
+
+        Contacts with no link (evicted, or the state lost) are found in Salesforce first, by
+        the field their key is mapped to: one query per object for the batch.
+        """
         assert self.notes is not None
         by_key = {transcript_key(t): t for t in transcripts}
         wanted = [(self.notes.stream, key) for key in by_key]
-        wanted += [(self.notes.contact_stream, str(t.get(self.notes.contact_key)))
-                   for t in transcripts if t.get(self.notes.contact_key)]
+        contacts = [str(t.get(self.notes.contact_key)) for t in transcripts
+                    if t.get(self.notes.contact_key)]
+        key_fields = contact_key_fields(self.settings, self.notes)
+        if key_fields and any(self.links.get(self.notes.contact_stream, c) is None
+                              for c in contacts):
+            self.connection.ensure()  # contacts with no link: found in Salesforce, one query
+            link_unlinked_contacts(self.client, self.notes, key_fields, self.links, contacts)
+        wanted += [(self.notes.contact_stream, contact) for contact in contacts]
         return PreparedNotes(transcripts, by_key, self.links.snapshot(wanted))
 
     def _write_notes(self, prepared: PreparedNotes) -> NotesResult:
@@ -367,29 +442,35 @@ class SyncRun:
         assert self.notes is not None
         writer = NoteWriter(self.client, self.notes, prepared.links, dry_run=self.dry_run)
         transcripts, by_key = prepared.records, prepared.transcripts
-        jobs, pending, anonymous = writer.jobs(transcripts)
-        for attempt in range(1, AMBIGUOUS_TRIES + 1):
-            try:
-                written = writer.write(jobs)
-                break
-            except AmbiguousWrite as exc:
-                if attempt == AMBIGUOUS_TRIES:
-                    raise
-                LOGGER.warning("%s; finding the batch's notes again so none is made twice", exc)
-                jobs = writer.jobs(transcripts)[0]
+        with self.connection.exclusive():  # find and write: no other run in between
+            jobs, pending, anonymous = writer.jobs(transcripts)
+            for attempt in range(1, AMBIGUOUS_TRIES + 1):
+                try:
+                    written = writer.write(jobs)
+                    break
+                except AmbiguousWrite as exc:
+                    if attempt == AMBIGUOUS_TRIES:
+                        raise
+                    LOGGER.warning("%s; finding the batch's notes again so none is made twice",
+                                   exc)
+                    jobs = writer.jobs(transcripts)[0]
         return NotesResult(written, pending, anonymous, by_key)
 
     def _commit_notes(self, result: NotesResult, *, park: bool) -> set[str]:
-        """Outcomes, links and dead letters of written notes (on the run's own thread)."""
+        """Outcomes, links and dead letters of written notes (on the run's own thread).
+
+        Transcripts whose contact is not synced yet are parked (``parked``; on disk before
+        the state moves past them, never dead letters) unless ``park`` is false.
+        """
         assert self.notes is not None
         stream = self.notes.stream
+        self.report.begin_attempt()
         waiting = {transcript_key(t): t for t in result.pending}
-        self.pending_notes.update(
-            {key: str(t.get(self.notes.contact_key)) for key, t in waiting.items()})
+        contact_of = {key: str(t.get(self.notes.contact_key)) for key, t in waiting.items()}
+        self.pending_notes.update(contact_of)
         if park:
-            self.dead_letters.add_many([
-                (Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"),
-                 transcript, None) for key, transcript in waiting.items()])
+            self.parked.park([(key, contact_of[key], transcript)
+                              for key, transcript in waiting.items()])
         for transcript in result.anonymous:
             self.report.records_seen[stream] += 1
             self.report.add(Outcome(stream, transcript_key(transcript), "Note", "skipped",
@@ -397,39 +478,68 @@ class SyncRun:
         failed, done = [], set()
         for job in result.written:
             outcome = _note_outcome(stream, job)
+            contact = (result.by_key.get(job.key) or {}).get(self.notes.contact_key)
+            person = self.report.people.get((self.notes.contact_stream, str(contact)))
+            if person:  # the report shows the person beside the note
+                self.report.person(stream, job.key, *person)
             self.report.records_seen[stream] += 1
-            self.report.add(outcome)
+            self.report.add(outcome, attempted=True)
+            if outcome.outcome in {"created", "updated", "failed"}:
+                self.report.add_salesforce(stream, "Note", outcome.outcome, outcome.record_id)
             if outcome.outcome == "failed":
                 failed.append((outcome, result.by_key.get(job.key), None))
             else:
+                meta = {"contact": str(contact)} if contact else {}
                 self.links.record(stream, job.key, "Note", outcome.record_id or "",
-                                  None, notes=job.note_ids, digest=job.note.digest)
+                                  None, notes=job.note_ids, digest=job.note.digest, **meta)
                 done.add(job.key)
         # A conversation parked earlier and written since: its older parked copy is dropped,
         # so neither the end of this run nor the next one writes that older transcript over it.
         for key in done:
             self.pending_notes.pop(key, None)
+        self.parked.drop(done | {outcome.key for outcome, _, _ in failed})
         self.dead_letters.resolve(stream, done)
         self.dead_letters.add_many(failed)
         self._progress()
         return set(waiting)
 
+    def _skip_note(self, key: str, reason: str) -> None:
+        """A transcript given up (parked longer than ``parked_max_days``): a skip."""
+        assert self.notes is not None
+        self.pending_notes.pop(key, None)
+        self.parked.drop({key})
+        self.report.records_seen[self.notes.stream] += 1
+        self.report.add(Outcome(self.notes.stream, key, "Note", "skipped", reason=reason))
+
     def _settle_pending_notes(self) -> None:
-        """At the end of a run (every contact drained): notes whose contact synced meanwhile."""
+        """At the end of a run (every contact drained): notes whose contact synced meanwhile.
+
+        Parked transcripts (this run's and earlier runs') whose contact has synced are
+        written; those parked past ``parked_max_days`` are given up; the rest stay parked.
+        Each is a skip, counted with its reason: ``contact_filtered:<rule>`` when a filtering
+        rule skipped its contact in this run, else ``contact_not_synced``.
+        """
         if self.notes is None or not self.pending_notes:
             return
         stream = self.notes.stream
+        key_fields = contact_key_fields(self.settings, self.notes)
+        if key_fields:  # contacts with no link (evicted, synced by another pipeline)
+            self.connection.ensure()
+            link_unlinked_contacts(self.client, self.notes, key_fields, self.links,
+                                   set(self.pending_notes.values()))
         ready = {key for key, contact in self.pending_notes.items() if self._synced(contact)}
+        for key in self.parked.expired() - ready:
+            self._skip_note(key, "contact_not_synced_expired")
         self.pending_notes = {key: contact for key, contact in self.pending_notes.items()
-                              if key not in ready}  # the rest is not even read back
-        records = self.dead_letters.records(stream, ready)
-        self.dead_letters.resolve(stream, ready)  # a failure is added again
+                              if key not in ready}
+        records = self.parked.records(ready)  # dropped once written (or failed: a letter)
         for start in range(0, len(records), self.batch_size):
             self.run_notes(records[start:start + self.batch_size], park=False)
-        self.dead_letters.unresolve(stream, set(self.pending_notes))  # still parked: kept
-        for key in self.pending_notes:
+        for key, contact in self.pending_notes.items():
+            rule = self._filtered_contacts.get(contact)
             self.report.records_seen[stream] += 1
-            self.report.add(Outcome(stream, key, "Note", "skipped", reason="contact_not_synced"))
+            self.report.add(Outcome(stream, key, "Note", "skipped", reason=(
+                f"contact_filtered:{rule}" if rule else "contact_not_synced")))
 
     def _synced(self, contact_key: str) -> bool:
         """Whether a contact has a record its notes attach to (as ``NoteWriter.jobs`` asks)."""
@@ -439,7 +549,11 @@ class SyncRun:
 
     def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
                       batch: list[MappedRecord], first_outcome: int) -> None:
-        """Every failed record and object of the batch goes to the dead letters."""
+        """Every failed record and object of the batch goes to the dead letters.
+
+        The batch's other records retire their earlier letters (a later success, or a newer
+        version filtered out or unchanged).
+        """
         sources: dict[str, dict[str, Any]] = {}
         for record in records:
             with contextlib.suppress(ExpressionError):  # already reported by mapping
@@ -447,12 +561,14 @@ class SyncRun:
         mapped = {m.key: m for m in batch}
         entries = []
         for outcome in self.report.outcomes[first_outcome:]:
-            if outcome.outcome != "failed":
+            if outcome.outcome != "failed" or outcome.stream != stream.name:
                 continue
             payload = mapped.get(outcome.key)
             fields = payload.payloads.get(outcome.sobject or "", {}) if payload else {}
             entries.append((outcome, sources.get(outcome.key),
                             {name: value for name, (value, _) in fields.items()}))
+        failed = {outcome.key for outcome, _, _ in entries}
+        self.dead_letters.resolve(stream.name, set(sources) - failed)
         self.dead_letters.add_many(entries)
 
     def reject(self, stream_name: str, record: dict[str, Any], code: str, message: str,
@@ -464,21 +580,65 @@ class SyncRun:
         error = {"statusCode": code, "fields": [field] if field else [],
                  "message": f"stream {stream_name} record {key}{where}: {message}"}
         outcome = Outcome(stream_name, key, None, "failed", errors=[error])
+        self.report.begin_attempt()
         self.report.records_seen[stream_name] += 1
         self.report.add(outcome)
+        self.report.person_of(stream_name, key, record)
         self.dead_letters.add(outcome, record)
         LOGGER.warning("%s", error["message"])
 
     def retry_dead_letters(self) -> int:
-        """Run the dead-letter file's records again (at the start of a run); return how many."""
-        pending = self.dead_letters.pending()
-        total = 0
-        for stream, records in pending.items():
-            LOGGER.info("Retrying %d dead letters of %s", len(records), stream)
-            for start in range(0, len(records), self.batch_size):
-                self.run_batch(stream, records[start:start + self.batch_size])
-            total += len(records)
+        """Run this pipeline's dead letters again (at the start of a run); return how many.
+
+        Only letters of streams this run syncs are taken (the others stay in the file);
+        letters whose record was synced since in a newer version are retired unretried.
+        Transcripts parked by earlier runs wait for their contact again (``parked``).
+        """
+        self.pending_notes.update(self.parked.load())
+        pending = self.dead_letters.pending(self.uses, self._synced_since)
+        total = sum(len(records) for records in pending.values())
+        if total:
+            self._progress_meter.expect(total)
+        self.report.retrying = True
+        try:
+            for stream, records in pending.items():
+                LOGGER.info("Retrying %d dead letters of %s", len(records), stream)
+                for record in records:
+                    key, updated_at = self._letter_time(stream, record)
+                    if key and updated_at:
+                        self._letter_times[(stream, key)] = updated_at
+                for start in range(0, len(records), self.batch_size):
+                    self.run_batch(stream, records[start:start + self.batch_size])
+        finally:
+            self.report.retrying = False
         return total
+
+    def _letter_time(self, stream_name: str, record: dict[str, Any]) -> tuple[str | None, Any]:
+        """A dead letter's record key and ``updated_at`` (None when unknown)."""
+        stream = self.settings.stream(stream_name)
+        with contextlib.suppress(ExpressionError, ValueError, TypeError, AttributeError):
+            if stream is not None:
+                return source_identity(record, stream, self.settings)
+        return None, None
+
+    def _synced_since(self, stream_name: str, record: dict[str, Any]) -> bool:
+        """Whether a newer version of a dead letter's record was synced since it failed."""
+        key, updated_at = self._letter_time(stream_name, record)
+        link = self.links.get(stream_name, key) if key else None
+        return bool(link and link.updated_at and updated_at and link.updated_at > updated_at)
+
+    def _retire_stale_letters(self) -> None:
+        """Drop retried letters whose record a newer version synced before this run.
+
+        The links (read from the tap's state, which may come after the retry) say so; the
+        retried outcome of such a letter no longer counts.
+        """
+        for (stream, key), updated_at in self._letter_times.items():
+            link = self.links.get(stream, key)
+            if link and link.updated_at and link.updated_at > updated_at:
+                if self.report.retire(stream, key):
+                    self.dead_letters.retired += 1
+                self.dead_letters.resolve(stream, {key})
 
     def uses(self, stream_name: str) -> bool:
         """Whether a stream feeds Salesforce (a configured stream or the notes stream)."""
@@ -500,48 +660,57 @@ class SyncRun:
             LOGGER.warning("Stream %r is not in the `streams` setting; its records are ignored",
                            stream_name)
 
-    def _progress(self) -> None:
-        now = time.monotonic()
-        if now - self._progress_at < self._progress_every:
-            return
-        self._progress_at = now
-        seen = sum(self.report.records_seen.values())
-        rate = seen / max(now - self.started, 1e-6)
-        LOGGER.info("Progress: %d records, %.0f records/s, %d Salesforce API calls", seen, rate,
-                    self.client.usage.calls)
+    def _progress(self, *, final: bool = False) -> None:
+        """A progress line every ``progress_interval_seconds`` (``progress``), and at the end."""
+        self._progress_meter.tick(sum(self.report.records_seen.values()), final=final)
 
     # ---------------------------------------------------------------- the end
     def error_rate(self) -> float:
-        """Share of the run's records with a failure."""
-        seen = sum(self.report.records_seen.values())
-        failed = {(o.stream, o.key) for o in self.report.outcomes if o.outcome == "failed"}
-        return len(failed) / seen if seen else 0.0
+        """Share of the records the run tried to write to Salesforce that failed."""
+        return error_rate.rates(self.report)[0].share
 
     def finish(self, stopped: str | None = None) -> dict[str, Any]:
-        """Write dead letters and the report, log the summary; raise past max_error_rate."""
+        """Write dead letters, parked notes and the report, log the summary.
+
+        Raise past max_error_rate (overall, per stream, or a stream whose every write failed).
+        """
         self.report.records_seen.update(self.ignored)
         self.ignored.clear()
         if stopped is None:
             self._settle_pending_notes()
+            if self.notes is not None:  # notes of records made again (a deleted Lead)
+                reattach_notes(self.client, self.notes, self.links, dry_run=self.dry_run)
+        self._retire_stale_letters()
         if not self.dry_run:
             self.dead_letters.write()
+            self.parked.write()
+        overall, per_stream = error_rate.rates(self.report)
         data = report_files.build(
             self.report, self.client.usage, self.links,
             mode="dry_run" if self.dry_run else "applied", started_at=self.started_at,
             duration=time.monotonic() - self.started)
         data["stopped"] = stopped
-        folder = self.config.get("report_dir") or DEFAULT_OUTPUT
-        json_path, html_path = report_files.write(data, folder)
+        data["pipeline"] = self.pipeline
+        again = error_rate.retried(self.report)
+        data["error_rate"] = {"failed": overall.failed, "attempted": overall.attempted,
+                              "streams": {name: {"failed": rate.failed,
+                                                 "attempted": rate.attempted}
+                                          for name, rate in per_stream.items()},
+                              "retried": {"failed": again.failed, "attempted": again.attempted}}
+        letters = self.dead_letters.path
+        data["dead_letters"] = str(letters) if letters and letters.exists() else None
+        data["parked"] = {"path": str(self.parked.path), "waiting": len(self.parked.items)}
+        folder = run_files.report_folder(self.config, self.pipeline)
+        _, html_path = report_files.write(
+            data, folder, keep=int(self.config.get("report_keep_runs") or 30))
+        self._progress(final=True)
         self._log_summary(data, html_path)
         self._publish_links()
-        if self.lock is not None:
-            self.lock.release()
         limit = self.config.get("max_error_rate")
-        rate = self.error_rate()
-        if stopped is None and limit is not None and rate > float(limit):
-            raise MaxErrorRateExceeded(
-                f"{rate:.1%} of records failed, above max_error_rate {float(limit):.1%}; "
-                f"see {json_path} and the dead letters")
+        problem = error_rate.problem(self.report, None if limit is None else float(limit))
+        if stopped is None and problem is not None:
+            raise MaxErrorRateExceeded(f"{problem}; see {html_path} and the dead letters "
+                                       f"in {self.dead_letters.path}")
         return data
 
     def _publish_links(self) -> None:
@@ -554,13 +723,22 @@ class SyncRun:
 
     def _log_summary(self, data: dict[str, Any], html_path: Any) -> None:
         usage = self.client.usage
-        LOGGER.info("Run summary (%s):", "dry run, nothing written" if self.dry_run else
-                    "applied")
+        LOGGER.info("Run summary (%s%s):", "dry run, nothing written" if self.dry_run else
+                    "applied", f", pipeline {self.pipeline}" if self.pipeline else "")
         for line in self.report.summary_lines():
             LOGGER.info("  %s", line)
+        rate = data["error_rate"]
+        LOGGER.info("  Failed: %d of %d records the run tried to write; skipped by rules: %d",
+                    rate["failed"], rate["attempted"], sum(self.report.skipped_by_rule.values()))
+        if rate["retried"]["attempted"]:
+            LOGGER.info("  Dead letters of earlier runs retried: %d, still failing: %d",
+                        rate["retried"]["attempted"], rate["retried"]["failed"])
         LOGGER.info("  Salesforce API calls: %d %s; org daily allocation remaining: %s; %.1f s",
                     usage.calls, dict(sorted(usage.by_kind.items())), usage.remaining,
                     data["duration_seconds"])
+        if self.parked.items:
+            LOGGER.info("  Transcripts waiting for their contact: %d (%s)",
+                        len(self.parked.items), self.parked.path)
         LOGGER.info("  Report: %s", html_path)
 
 

@@ -42,6 +42,7 @@ class Step:
     origin: tuple[list[MappedRecord], Payload] | None = field(default=None, repr=False)
     duplicates: dict[str, Any] | None = None  # what the org's duplicate rule matched
     assignment: str | None = None  # how a Lead write is assigned (report, dry run)
+    upsert_field: str | None = None  # a create sent as an upsert on this external-id field
 
     @property
     def writes(self) -> bool:
@@ -67,6 +68,14 @@ def newest(records: list[MappedRecord]) -> Any:
     return max(times) if times else None
 
 
+def _source_key(records: list[MappedRecord]) -> str:
+    """The key of the newest source record of a group (what an external id holds)."""
+    dated = [record for record in records if record.updated_at is not None]
+    if not dated:
+        return records[-1].key
+    return max(dated, key=lambda record: record.updated_at).key
+
+
 def group_by(records: list[MappedRecord], sobject: str, key: str) -> dict[str, list[MappedRecord]]:
     """Records that feed ``sobject``, grouped by their email or domain, in input order."""
     groups: dict[str, list[MappedRecord]] = {}
@@ -81,10 +90,12 @@ class Planner:
     """Builds a batch's steps object by object; the caller writes each object in between."""
 
     def __init__(self, stream: StreamConfig, settings: SyncSettings,
-                 describes: dict[str, dict[str, Any]], links: LinkStore,
-                 user_id: str | None = None) -> None:
+                 describes: dict[str, dict[str, Any]], links: LinkStore, *,
+                 user_id: str | None = None,
+                 external_ids: dict[str, str] | None = None) -> None:
         self.stream = stream
         self.user_id = user_id
+        self.external_ids = external_ids or {}
         self.settings = settings
         self.links = links
         self.fields = {name: field_index(describe) for name, describe in describes.items()}
@@ -190,9 +201,12 @@ class Planner:
                 "fields": missing,
             }])
         fields = {name: value for name, (value, _) in payload.items()}
+        upsert_field = self._external_id(sobject)
+        if upsert_field:  # Salesforce itself then rules out a second record for the source
+            fields[upsert_field] = _source_key(records)
         return self._step(sobject, "create", records, key, fields=fields,
                           changes={name: [None, value] for name, value in fields.items()},
-                          origin=(records, payload),
+                          origin=(records, payload), upsert_field=upsert_field,
                           assignment=self.settings.org_rules.describe(sobject, "create"))
 
     def update_instead(self, step: Step, current: dict[str, Any]) -> Step:
@@ -221,11 +235,23 @@ class Planner:
                            placeholder=defaults.get(name), meta=meta):
                 fields[name] = value
                 changes[name] = [current.get(name), value]
+        external = self._external_id(sobject)
+        if external and not current.get(external) and external in current:
+            fields[external] = _source_key(records)  # found by e-mail: make it findable by id
+            changes[external] = [None, fields[external]]
         action = "update" if fields else "unchanged"
         return self._step(sobject, action, records, key, record_id=current["Id"], fields=fields,
                           changes=changes,
                           assignment=self.settings.org_rules.describe(sobject, "update")
                           if fields else None)
+
+    def _external_id(self, sobject: str) -> str | None:
+        """The object's external-id field, unless this stream maps that field itself."""
+        field_name = self.external_ids.get(sobject)
+        obj = self.stream.objects.get(sobject)
+        if field_name and obj is not None and field_name in obj.fields:
+            return None  # the user's own values: plain data, not our source key
+        return field_name
 
     def _required(self, sobject: str) -> list[str]:
         return required_fields(self.fields.get(sobject, {}))

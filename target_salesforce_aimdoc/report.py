@@ -1,4 +1,11 @@
-"""Per-record outcomes of a run, and their counts per stream, object and outcome."""
+"""Per-record outcomes of a run, and their counts per stream, object and outcome.
+
+Two counts, each labelled where shown: per **source record** (one outcome per source record
+and object: "how many of my contacts became Leads") and per **Salesforce record** (one per
+record written or found: several contacts of one company are one Account). Outcomes that
+concern a whole source record rather than one object (a filter skip, a schema rejection) show
+``WHOLE_RECORD`` in the object column of every table.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,10 @@ if TYPE_CHECKING:
 
 OUTCOME_OF_ACTION = {"create": "created", "update": "updated", "unchanged": "unchanged",
                      "skip": "skipped", "fail": "failed"}
+WHOLE_RECORD = "whole record"  # the object column of an outcome not tied to one object
+MAX_PEOPLE = 20_000  # names and emails kept for the report's records list
+MAX_SALESFORCE_IDS = 50_000  # Accounts counted once however many batches see them
+SHARED_OBJECTS = frozenset({"Account"})  # objects many source records feed, batch after batch
 
 
 @dataclass
@@ -33,31 +44,119 @@ class Outcome:
         """A JSON-ready dict."""
         return asdict(self)
 
+    @property
+    def object_label(self) -> str:
+        """The object column: the Salesforce object, or ``WHOLE_RECORD``."""
+        return self.sobject or WHOLE_RECORD
+
 
 @dataclass
 class RunReport:
-    """Counts and the outcomes worth listing (failures, and every outcome up to a bound)."""
+    """Counts and the outcomes worth listing (failures, and every outcome up to a bound).
 
-    counts: Counter = field(default_factory=Counter)
+    ``attempts`` keeps, per source record the run tried to write, whether its latest attempt
+    failed and whether that was the retry of a dead letter: a letter retried at the start of
+    the run and the same row in the live stream count once, as the later attempt went
+    (``error_rate`` reads it).
+    """
+
+    counts: Counter = field(default_factory=Counter)  # per source record and object
+    salesforce_counts: Counter = field(default_factory=Counter)  # per Salesforce record
     skipped_by_rule: Counter = field(default_factory=Counter)
     records_seen: Counter = field(default_factory=Counter)
     outcomes: list[Outcome] = field(default_factory=list)
     max_outcomes: int = 10_000  # listed in the report; counts and failures are kept in full
+    dropped_outcomes: int = 0  # outcomes past the bound (counted, not listed)
+    attempts: dict[tuple[str, str], tuple[int, bool, bool]] = field(default_factory=dict)
+    people: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
+    retrying: bool = False  # dead letters of earlier runs are being retried
+    count_retried: bool = False  # retried letters count in the error rate (a replay)
+    _attempt: int = 0
+    _retried: dict[tuple[str, str], list[Outcome]] = field(default_factory=dict)
+    superseded: set[int] = field(default_factory=set)  # ids of replaced retried outcomes
+    _salesforce_seen: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
-    def add(self, outcome: Outcome) -> None:
-        """Count an outcome and keep it (within the bound)."""
-        self.counts[(outcome.stream, outcome.sobject or "-", outcome.outcome)] += 1
+    def begin_attempt(self) -> None:
+        """Outcomes from here on are a new attempt (a batch, a note batch, a rejection)."""
+        self._attempt += 1
+
+    def add(self, outcome: Outcome, *, attempted: bool | None = None) -> None:
+        """Count an outcome and keep it (within the bound).
+
+        ``attempted``: the record went to Salesforce (planned, matched, written or refused);
+        by default only failures count as attempts (a rejection by our checks). Filter skips
+        and records unchanged since their last sync are not attempts.
+        """
+        source = (outcome.stream, outcome.key)
+        if self.retrying:
+            self._retried.setdefault(source, []).append(outcome)
+        elif source in self._retried:  # the live row: the letter's attempt no longer counts
+            self._supersede(self._retried.pop(source))
+            self.attempts.pop(source, None)
+        self.counts[(outcome.stream, outcome.object_label, outcome.outcome)] += 1
+        if attempted or (attempted is None and outcome.outcome == "failed"):
+            attempt, failed, _ = self.attempts.get(source, (-1, False, False))
+            failed = outcome.outcome == "failed" or (attempt == self._attempt and failed)
+            self.attempts[source] = (self._attempt, failed, self.retrying)
         if len(self.outcomes) < self.max_outcomes or outcome.outcome == "failed":
             self.outcomes.append(outcome)
+        else:
+            self.dropped_outcomes += 1
+
+    def retire(self, stream: str, key: str) -> bool:
+        """A retried dead letter found stale at the end: its outcomes no longer count."""
+        earlier = self._retried.pop((stream, key), None)
+        if earlier is None:
+            return False
+        self._supersede(earlier)
+        self.attempts.pop((stream, key), None)
+        return True
+
+    def _supersede(self, earlier: list[Outcome]) -> None:
+        """A retried dead letter's outcomes, replaced by the same record's live row."""
+        for outcome in earlier:
+            self.counts[(outcome.stream, outcome.object_label, outcome.outcome)] -= 1
+            if self.counts[(outcome.stream, outcome.object_label, outcome.outcome)] <= 0:
+                del self.counts[(outcome.stream, outcome.object_label, outcome.outcome)]
+        self.superseded |= {id(outcome) for outcome in earlier}
+
+    def listed(self) -> list[Outcome]:
+        """The kept outcomes, less retried dead letters the live stream replaced."""
+        if not self.superseded:
+            return self.outcomes
+        return [outcome for outcome in self.outcomes if id(outcome) not in self.superseded]
+
+    def add_salesforce(self, stream: str, sobject: str, outcome: str,
+                       record_id: str | None = None) -> None:
+        """Count one Salesforce record's outcome (however many source records fed it).
+
+        An Account seen again in a later batch (several contacts of one company) counts once:
+        created by this run it stays created, otherwise its latest outcome counts.
+        """
+        key = (stream, sobject, outcome)
+        record_id = record_id if sobject in SHARED_OBJECTS else None
+        before = self._salesforce_seen.get(record_id) if record_id else None
+        if before is not None:
+            if before[2] == "created" or before == key:
+                return
+            self.salesforce_counts[before] -= 1
+            if self.salesforce_counts[before] <= 0:
+                del self.salesforce_counts[before]
+        if record_id and (before is not None or len(self._salesforce_seen) < MAX_SALESFORCE_IDS):
+            self._salesforce_seen[record_id] = key
+        self.salesforce_counts[key] += 1
 
     def add_step(self, step: Step) -> None:
-        """Every source record of a step gets the step's outcome."""
+        """Every source record of a step gets the step's outcome; the record counts once."""
         outcome = OUTCOME_OF_ACTION[step.action]
         sobject = step.sobject if step.via is None else f"Lead->{step.sobject}"
+        if step.sources:
+            self.add_salesforce(step.sources[0][0], step.sobject, outcome, step.record_id)
         for stream, key in step.sources:
             self.add(Outcome(stream, key, sobject, outcome, step.record_id,
                              step.reason or step.via, list(step.errors), dict(step.changes),
-                             step.duplicates, step.assignment if step.writes else None))
+                             step.duplicates, step.assignment if step.writes else None),
+                     attempted=True)
 
     def add_skip(self, stream: str, key: str, rule: str) -> None:
         """A record a filtering rule kept out of the sync."""
@@ -70,6 +169,32 @@ class RunReport:
                    "fields": [issue.field] if issue.field else []}]
         self.add(Outcome(mapped.stream, mapped.key, issue.object, "failed", errors=errors))
 
+    def person(self, stream: str, key: str, name: str | None, email: str | None) -> None:
+        """Remember a source record's person (name and email) for the records list."""
+        if (name or email) and len(self.people) < MAX_PEOPLE:
+            self.people[(stream, key)] = (name, email)
+
+    def person_of(self, stream: str, key: str, record: dict[str, Any] | None,
+                  mapped: MappedRecord | None = None) -> None:
+        """Remember the person of a source record (name and email, for the records list).
+
+        From its Contact or Lead payload, else the usual source fields (``first_name``,
+        ``last_name``, ``name``, ``email``).
+        """
+        first = last = None
+        for sobject in ("Contact", "Lead"):
+            payload = mapped.payloads.get(sobject) if mapped is not None else None
+            if payload:
+                first = (payload.get("FirstName") or (None,))[0]
+                last = (payload.get("LastName") or (None,))[0]
+                break
+        if first is None and last is None and isinstance(record, dict):
+            first, last = record.get("first_name"), record.get("last_name") or record.get("name")
+        name = " ".join(str(part) for part in (first, last) if part) or None
+        email = (mapped.email if mapped is not None else None) or (
+            record.get("email") if isinstance(record, dict) else None)
+        self.person(stream, key, name, str(email) if email else None)
+
     def count(self, outcome: str, sobject: str | None = None, stream: str | None = None) -> int:
         """How many outcomes of a kind (optionally for one object or stream)."""
         return sum(n for (s, o, kind), n in self.counts.items()
@@ -77,11 +202,19 @@ class RunReport:
                    and (stream is None or s == stream))
 
     def summary_lines(self) -> list[str]:
-        """Counts per stream and object, one line each (for the log)."""
-        table: dict[tuple[str, str], Counter] = {}
-        for (stream, sobject, outcome), n in sorted(self.counts.items()):
-            table.setdefault((stream, sobject), Counter())[outcome] += n
-        return [
-            f"{stream} -> {sobject}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
-            for (stream, sobject), c in table.items()
-        ]
+        """Counts per stream and object, one line each (for the log).
+
+        Per source record, then per Salesforce record.
+        """
+        return (_lines(self.counts, "source records")
+                + _lines(self.salesforce_counts, "Salesforce records"))
+
+
+def _lines(counts: Counter, label: str) -> list[str]:
+    """``contacts -> Account (Salesforce records): created 135, unchanged 3``, one a pair."""
+    table: dict[tuple[str, str], Counter] = {}
+    for (stream, sobject, outcome), n in sorted(counts.items()):
+        table.setdefault((stream, sobject), Counter())[outcome] += n
+    return [f"{stream} -> {sobject} ({label}): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+            for (stream, sobject), c in table.items()]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 from target_salesforce_aimdoc.auth import Login, SalesforceAuthError
+from target_salesforce_aimdoc.describe_cache import DescribeCache
 from target_salesforce_aimdoc.http_session import SalesforceSession
 from target_salesforce_aimdoc.links import org_of
 
@@ -154,6 +155,9 @@ class SalesforceClient:
         self.org_id: str | None = None  # from the session id (``00D...!...``)
         self._describes: dict[str, dict[str, Any]] = {}
         self._assignment_rules: dict[str, str | None] = {}
+        self.describe_cache = DescribeCache(config.get("describe_cache_minutes"),
+                                            config.get("describe_cache_dir"))
+        self.on_first_use: Callable[[], None] | None = None  # connects lazily (connection.py)
 
     # ------------------------------------------------------------------ auth
     @property
@@ -186,7 +190,25 @@ class SalesforceClient:
             rows = self.query(format_soql("SELECT Id FROM User WHERE Username = {}",
                                           self.config["username"]))
             self.user_id = rows[0]["Id"] if rows else None
+        if self.user_id is None:
+            self.user_id = self._user_from_userinfo(instance_url, token)
         return self
+
+    def _user_from_userinfo(self, instance_url: str, token: str) -> str | None:
+        """The session's user from ``userinfo`` (a session id says nothing else).
+
+        So the records this integration wrote are recognised whatever the auth flow.
+        """
+        try:
+            answer = self.http.get(f"{instance_url.rstrip('/')}/services/oauth2/userinfo",
+                                   headers={"Authorization": f"Bearer {token}"})
+            user = answer.json().get("user_id") if answer.ok else None
+        except (requests.exceptions.RequestException, ValueError):
+            user = None
+        if not user:
+            LOGGER.warning("Could not tell which user this session belongs to; Contacts this "
+                           "integration made before are treated as made by people")
+        return str(user) if user else None
 
     def call(self, kind: str, function: Callable[[], Any], *, idempotent: bool = True) -> Any:
         """Run one API call: counted, retried when transient, re-authenticated once on 401.
@@ -251,7 +273,8 @@ class SalesforceClient:
     def _relogin(self) -> None:
         if self.flow == "session":
             raise SalesforceAuthError(
-                "the configured session_id expired; a session flow cannot log in again"
+                "the configured session_id expired; a session flow cannot log in again: set a "
+                "fresh session_id, or use a flow that can (client_credentials or jwt)"
             )
         token, _ = self.auth.authenticate()
         assert self.sf is not None
@@ -266,12 +289,18 @@ class SalesforceClient:
             self.usage.org_used, self.usage.org_limit = usage.used, usage.total
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """``/sobjects/{Type}/describe``, once per object per run."""
+        """``/sobjects/{Type}/describe``, once per object per run.
+
+        With ``describe_cache_minutes``, kept that long across runs (``describe_cache.py``).
+        """
         if sobject not in self._describes:
             sf = self._sf()
-            self._describes[sobject] = self.call(
-                "describe", lambda: getattr(sf, sobject).describe()
-            )
+            org = f"{self.org_id or ''}@{sf.sf_instance}"
+            cached = self.describe_cache.get(org, self.api_version, sobject)
+            if cached is None:
+                cached = self.call("describe", lambda: getattr(sf, sobject).describe())
+                self.describe_cache.put(org, self.api_version, sobject, cached)
+            self._describes[sobject] = cached
         return self._describes[sobject]
 
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -296,6 +325,11 @@ class SalesforceClient:
         """Collections update (records carry ``id``), allOrNone false."""
         return self._collection("composite/sobjects", "PATCH", records, "update",
                                 headers=headers)
+
+    def upsert(self, path: str, records: list[dict[str, Any]],
+               headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Collections upsert on an external id (``composite/sobjects/{Type}/{Field}``)."""
+        return self._collection(path, "PATCH", records, "upsert", headers=headers)
 
     def active_assignment_rule(self, sobject: str) -> str | None:
         """The id of the object's active assignment rule (looked up once per run)."""
@@ -357,20 +391,25 @@ class SalesforceClient:
             return list(pool.map(work, items))
 
     def collections_many(self, method: str, chunks: list[list[dict[str, Any]]],
-                         headers: list[dict[str, str]] | None = None,
+                         headers: list[dict[str, str]] | None = None, *,
+                         path: str = "composite/sobjects",
                          ) -> list[list[dict[str, Any]] | SalesforceError]:
         """Collections calls (≤200 records each), five to a Composite call.
 
         Each chunk gets its per-record results, or the error that refused it as a whole.
         ``headers[i]`` (duplicate-rule and assignment headers) go with chunk ``i``: on its
-        call, or as its Composite subrequest's ``httpHeaders``.
+        call, or as its Composite subrequest's ``httpHeaders``. ``path``
+        ``composite/sobjects/{Type}/{Field}`` with PATCH upserts on an external id (idempotent,
+        so retried like an update).
         """
-        kind = "create" if method == "POST" else "update"
+        upsert = path != "composite/sobjects"
+        kind = "upsert" if upsert else "create" if method == "POST" else "update"
+        idempotent = method != "POST"
         per_chunk = headers or [{} for _ in chunks]
         if len(chunks) == 1:
             try:
-                return [self._collection("composite/sobjects", method, chunks[0], kind,
-                                         idempotent=method != "POST", headers=per_chunk[0])]
+                return [self._collection(path, method, chunks[0], kind,
+                                         idempotent=idempotent, headers=per_chunk[0])]
             except SalesforceMalformedRequest as refused:
                 return [refused]
         out: list[list[dict[str, Any]] | SalesforceError] = []
@@ -378,11 +417,11 @@ class SalesforceClient:
         groups = [indexed[start:start + COMPOSITE_HEAVY]
                   for start in range(0, len(indexed), COMPOSITE_HEAVY)]
         answered = self._concurrently(lambda group: self.composite([
-            {"method": method, "url": f"{self._data_path}/composite/sobjects",
+            {"method": method, "url": f"{self._data_path}/{path}",
              "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk},
              **({"httpHeaders": dict(chunk_headers)} if chunk_headers else {})}
             for number, (chunk, chunk_headers) in enumerate(group)], kind=kind,
-            idempotent=method != "POST", headers=_common(group)), groups)
+            idempotent=idempotent, headers=_common(group)), groups)
         for answers in answered:
             for answer in answers:
                 if answer["httpStatusCode"] == 200:
@@ -420,6 +459,8 @@ class SalesforceClient:
         return f"/services/data/v{self.api_version}"
 
     def _sf(self) -> Salesforce:
+        if self.sf is None and self.on_first_use is not None:
+            self.on_first_use()
         if self.sf is None:
             self.login()
         assert self.sf is not None

@@ -27,6 +27,7 @@ from target_salesforce_aimdoc.expressions import (
     compile_expression,
     default_functions,
 )
+from target_salesforce_aimdoc.external_ids import EXTERNAL_ID_SCHEMA
 from target_salesforce_aimdoc.filters import Rule
 from target_salesforce_aimdoc.org_rules import ORG_RULES_PROPERTIES, OrgRules, load_org_rules
 
@@ -87,7 +88,8 @@ EXPRESSION_HELP = (
     "datetime json coalesce(a, b, ...)`, `answer('<question id or text>')` (a qualification "
     "answer), `email_domain(email)` (registrable domain), `company_domain(email)` (the same, "
     "or None for free-mail), `is_free_mail(email)`, `website_domain(url)`, "
-    "`qualification_text(qualification)`. A missing property is None."
+    "`qualification_text(qualification)`, `captured('<field>')` (a captured field, in its "
+    "own field or in `attributes`). A missing property is None."
 )
 
 POLICY_SCHEMA: dict[str, Any] = {
@@ -310,6 +312,7 @@ SETTINGS_PROPERTIES: dict[str, dict[str, Any]] = {
     },
     "streams": STREAMS_SCHEMA,
     **ORG_RULES_PROPERTIES,
+    "external_id_fields": EXTERNAL_ID_SCHEMA,
 }
 
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -337,7 +340,7 @@ DEFAULT_STREAMS: dict[str, Any] = {
         "email": "email",
         "filters": [
             {"name": "has_email", "expr": "bool(email)"},
-            {"name": "not_disqualified", "expr": "status != 'disqualified'"},
+            {"name": "not_disqualified", "expr": "captured('status') != 'disqualified'"},
         ],
         "objects": {
             "Lead": {
@@ -347,7 +350,7 @@ DEFAULT_STREAMS: dict[str, Any] = {
                     "Company": {"expr": "company or company_domain(email)", "policy": "if_empty"},
                     "Website": {"expr": "website", "policy": "if_empty"},
                     "Description": {
-                        "expr": "qualification_text(qualification)",
+                        "expr": "qualification_text(captured('qualification'))",
                         "policy": "always",
                     },
                 },
@@ -358,7 +361,7 @@ DEFAULT_STREAMS: dict[str, Any] = {
                 "fields": {
                     **_PERSON_FIELDS,
                     "Description": {
-                        "expr": "qualification_text(qualification)",
+                        "expr": "qualification_text(captured('qualification'))",
                         "policy": "if_empty",
                     },
                 },

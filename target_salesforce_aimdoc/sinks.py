@@ -6,9 +6,11 @@ from functools import cached_property
 from typing import Any
 
 import fastjsonschema
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+from target_salesforce_aimdoc.config_input import unsupported_settings
 
 
 class CompiledValidator(BaseJSONSchemaValidator):
@@ -49,6 +51,9 @@ class SalesforceSink(BatchSink):
         return int(self.config.get("batch_size_rows") or 200)
 
     def __init__(self, target: Any, stream_name: str, schema: dict, key_properties: Any) -> None:
+        refused = unsupported_settings(target.config)
+        if refused:  # before any record: flattened records would silently map to nothing
+            raise ConfigValidationError("Config validation failed", errors=refused)
         super().__init__(target, stream_name, schema, key_properties)
         self.sync_target = target
 
@@ -56,7 +61,10 @@ class SalesforceSink(BatchSink):
         """A compiled validator of each record's own fields (fastjsonschema).
 
         Arrays of objects (a transcript's messages) are checked as arrays, not item by item.
+        None with ``validate_records: false``: records then go to the mapping as they come.
         """
+        if not self.validate_schema:
+            return None
         return CompiledValidator(shallow_schema(self.schema))
 
     @cached_property
@@ -65,9 +73,13 @@ class SalesforceSink(BatchSink):
         return self.sync_target.sync_run.uses(self.stream_name)
 
     def _validate_and_parse(self, record: dict) -> dict:
-        """A record that violates its schema goes to the dead letters; the rest goes on."""
+        """A record that violates its schema goes to the dead letters; the rest goes on.
+
+        The SDK ignores what this returns, so the record itself is marked (in place).
+        """
         if not self.used:
-            return {IGNORED: True}  # a stream the target does not sync: no validation cost
+            record[IGNORED] = True  # a stream the target does not sync: no validation cost
+            return record
         try:
             return super()._validate_and_parse(record)
         except InvalidRecord as exc:
@@ -76,8 +88,10 @@ class SalesforceSink(BatchSink):
             field = ".".join(str(part) for part in path) or None
             message = str(getattr(cause, "message", exc)).replace("data.", "", 1)
             run = self.sync_target.sync_run
-            run.submit(run.reject, self.stream_name, record, "INVALID_RECORD", message, field)
-            return {**record, REJECTED: True}
+            run.submit(run.reject, self.stream_name, dict(record), "INVALID_RECORD", message,
+                       field)
+            record[REJECTED] = True
+            return record
 
     def process_record(self, record: dict, context: dict) -> None:
         """Batch the record unless its stream is not synced or its schema rejected it."""
@@ -87,9 +101,19 @@ class SalesforceSink(BatchSink):
             super().process_record(record, context)
 
     def _singer_validate_message(self, record: dict) -> None:
-        """Key properties are checked only on records the target keeps."""
-        if not record.get(IGNORED):
-            super()._singer_validate_message(record)
+        """Key properties are checked only on records the target keeps.
+
+        A record missing one is one bad record: a dead letter naming the property, and the
+        run goes on (the SDK would abort the whole run, and every rerun, on it).
+        """
+        if record.get(IGNORED) or record.get(REJECTED):
+            return
+        missing = [name for name in self.key_properties or [] if record.get(name) in (None, "")]
+        if missing:
+            run = self.sync_target.sync_run
+            run.submit(run.reject, self.stream_name, dict(record), "MISSING_KEY_PROPERTY",
+                       f"the key property {missing[0]} is missing", missing[0])
+            record[REJECTED] = True
 
     def process_batch(self, context: dict[str, Any]) -> None:
         """Sync the batch's records through the run's pipeline."""

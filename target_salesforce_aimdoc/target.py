@@ -12,9 +12,12 @@ from typing import IO, TYPE_CHECKING, Any
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from target_salesforce_aimdoc import redaction
+from target_salesforce_aimdoc.auth import SalesforceAuthError
+from target_salesforce_aimdoc.config_input import MeltanoEnvConfig
 from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
 from target_salesforce_aimdoc.messages import LineNumberedReader
-from target_salesforce_aimdoc.pipeline import SyncRun
+from target_salesforce_aimdoc.pipeline import MaxErrorRateExceeded, SyncRun
 from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
 from target_salesforce_aimdoc.sinks import SalesforceSink
 
@@ -95,7 +98,12 @@ AUTH_SETTINGS = th.PropertiesList(
     th.Property("session_id", th.StringType, secret=True,
                 description="An existing session id (session flow; with instance_url)."),
     th.Property("ca_file", th.StringType,
-                description="A CA bundle to trust (a corporate proxy, or the local emulator)."),
+                description=("A CA bundle to trust (a corporate proxy, or the local emulator); "
+                             "HTTPS_PROXY and NO_PROXY are still honoured.")),
+    th.Property("jwt_audience", th.StringType,
+                description=("Audience of the JWT bearer assertion; default from login_url: "
+                             "https://login.salesforce.com, https://test.salesforce.com for a "
+                             "sandbox, else the login URL.")),
 )
 
 
@@ -118,14 +126,40 @@ RUN_SETTINGS = th.PropertiesList(
     th.Property("link_state_max_records", th.IntegerType, default=50_000,
                 description="Link records kept in Meltano state (the most recently synced)."),
     th.Property("dead_letter_path", th.StringType, default="output/salesforce/dead_letters.jsonl",
-                description="JSONL file of rejected records; retried at the start of each run."),
+                description=("JSONL file of rejected records (a named pipeline's name is added: "
+                             "dead_letters.<pipeline>.jsonl); retried at the start of each "
+                             "run.")),
     th.Property("report_dir", th.StringType, default="output/salesforce",
-                description="Where run-report.json and run-report.html are written."),
+                description=("Where run reports go: run-report-<time>.json/.html per run and "
+                             "run-report.json/.html for the latest, in a folder per "
+                             "pipeline.")),
     th.Property("max_error_rate", th.NumberType, default=0.1,
-                description=("Largest share of a run's records that may fail; past it the "
-                             "target exits non-zero after writing everything it could.")),
-    th.Property("progress_interval_seconds", th.NumberType, default=30,
-                description="How often long runs log progress."),
+                description=("Largest share of the records a run tried to write to Salesforce "
+                             "that may fail, overall and per stream; a stream whose every "
+                             "write failed fails the run unless this is 1. Past it the target "
+                             "exits non-zero after writing everything it could.")),
+    th.Property("progress_interval_seconds", th.NumberType, default=5,
+                description=("How often runs log progress (records, rate, API calls, ETA when "
+                             "known), and once at the end.")),
+    th.Property("pipeline_name", th.StringType,
+                description=("Name of this pipeline: its dead letters, parked transcripts and "
+                             "reports are kept apart. Default: MELTANO_STATE_ID, else Meltano's "
+                             "state id (environment:tap-to-target[:suffix]), else none (paths "
+                             "as configured).")),
+    th.Property("sdk_metrics_log_level", th.StringType,
+                description=("Level of the SDK's METRIC lines (default WARNING, keeping the "
+                             "summary visible; INFO shows them). A SINGER_SDK_LOG_CONFIG config "
+                             "is left as it is.")),
+    th.Property("parked_max_days", th.NumberType, default=14,
+                description="Days a transcript waits for its contact before it is given up."),
+    th.Property("parked_max_records", th.IntegerType, default=10000,
+                description=("Most transcripts waiting for their contact (the longest-waiting "
+                             "go first).")),
+    th.Property("report_keep_runs", th.IntegerType, default=30,
+                description="Run reports kept per pipeline."),
+    th.Property("report_max_outcomes", th.IntegerType, default=10000,
+                description=("Outcomes listed in a report (every failure is listed; counts are "
+                             "always complete).")),
     th.Property("state_flush_minutes", th.NumberType, default=1.0,
                 description=("Drain all batches and emit state at least this often, so a "
                              "stopped or killed run resumes close to where it was.")),
@@ -161,6 +195,24 @@ RUN_SETTINGS = th.PropertiesList(
                 description="Tries per Salesforce call on transient failures (503, row locks)."),
     th.Property("max_retry_seconds", th.NumberType, default=300,
                 description="Longest total time spent retrying one call."),
+    th.Property("http_timeout_seconds", th.NumberType,
+                description=("Read timeout of every Salesforce call, in seconds (default 180 "
+                             "between bytes; 15 s to connect). A call that times out after "
+                             "it was sent is ambiguous: creates are resolved by matching "
+                             "again, never re-sent blindly.")),
+    th.Property("run_lock_wait_seconds", th.NumberType, default=3600,
+                description=("How long a batch waits for another run writing to the same org "
+                             "on this machine before the run stops (nothing written). Runs "
+                             "against one org match and write one batch at a time.")),
+    th.Property("describe_cache_minutes", th.NumberType, default=0,
+                description=("Keep each object's describe this many minutes across runs "
+                             "(saves 3 calls a run for frequent, webhook-triggered runs; "
+                             "0: describe in every run that writes).")),
+    th.Property("describe_cache_dir", th.StringType,
+                description="Folder of the describe cache (default: the system temp folder)."),
+    th.Property("run_lock_dir", th.StringType,
+                description=("Folder of the per-org lock files (default: the system temp "
+                             "folder, or TARGET_SALESFORCE_AIMDOC_LOCK_DIR).")),
 )
 
 
@@ -171,7 +223,7 @@ def _config_schema() -> dict[str, Any]:
     return schema
 
 
-class TargetSalesforceAimdoc(Target):
+class TargetSalesforceAimdoc(MeltanoEnvConfig, Target):
     """Upserts Accounts, Contacts and Leads (and transcript notes) into Salesforce."""
 
     name = "target-salesforce-aimdoc"
@@ -182,9 +234,22 @@ class TargetSalesforceAimdoc(Target):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        redaction.protect(self.config)  # before anything can print a secret
         self.max_parallelism = 1  # objects are written in order; the org's API is the limit
         # Drain everything and emit state (with links) at least this often on long runs.
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("state_flush_minutes") or 1.0)
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Run the target; a failed login is one line on stderr and exit 1, no traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except SalesforceAuthError as problem:
+            cls.logger.error("Salesforce login failed: %s", problem)
+            sys.exit(1)
+        except MaxErrorRateExceeded as problem:
+            cls.logger.error("%s", problem)
+            sys.exit(1)
 
     @cached_property
     def links(self) -> LinkStore:
@@ -194,7 +259,7 @@ class TargetSalesforceAimdoc(Target):
     @cached_property
     def sync_run(self) -> SyncRun:
         """The run: logged in, described and checked, then last run's dead letters retried."""
-        run = SyncRun(dict(self.config), self.links)
+        run = SyncRun(dict(self.config), self.links, lazy=True)
         fewer_gc_passes()
         run.retry_dead_letters()
         return run
@@ -215,7 +280,8 @@ class TargetSalesforceAimdoc(Target):
             self.logger.info("Dry run: no state emitted, so the next real run sees the same input")
             return
         with singer_stdout() as out:
-            self.links.write_state(state, out)  # as the SDK writes it, streamed
+            # as the SDK writes it, streamed; secrets scrubbed
+            self.links.write_state(state, redaction.ScrubbingWriter(out))
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: Any = None) -> Any:
         """Start the run (login, describe, checks) with the first stream, before any record."""

@@ -91,14 +91,35 @@ def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
                     operation)
         records = [_bulk_row(step, operation) for step in group]
         rule_id = _assignment_rule_id(client, sobject, rules.assignment(operation))
-        _results(group, bulk_ingest(client, sobject, "insert" if operation == "create"
-                                    else "update", records, assignment_rule_id=rule_id))
+        upsert = group[0].upsert_field if operation == "create" else None
+        job = "upsert" if upsert else "insert" if operation == "create" else "update"
+        _results(group, bulk_ingest(client, sobject, job, records, assignment_rule_id=rule_id,
+                                    external_id_field=upsert))
+        _resend_allowed(client, operation, group, rules)
         unknown = [step for step in group if step.action == "fail" and any(
             str(error.get("statusCode", "")).startswith("BULK_JOB_") for error in step.errors)]
         if operation == "create" and unknown:
             raise AmbiguousWrite(f"a Bulk insert job left {len(unknown)} {sobject} rows "
                                  "unprocessed or unread: they may or may not have been written")
     return rest
+
+
+def _resend_allowed(client: SalesforceClient, operation: str, steps: list[Step],
+                   rules: OrgRules) -> None:
+    """Rows a duplicate rule refused in a Bulk job go again by REST with ``allowSave``.
+
+    Bulk API takes no duplicate-rule header, so an "Allow" rule refuses its rows as a Block
+    would; the rows were not saved, so sending them again is safe.
+    """
+    refused = [step for step in steps if step.action == "fail" and rules.allow_save(
+        step.sobject) and any(e.get("statusCode") == "DUPLICATES_DETECTED" for e in step.errors)]
+    if not refused:
+        return
+    LOGGER.info("%d %s rows were refused by duplicate rules in Bulk; sending them by REST "
+                "with allowSave", len(refused), refused[0].sobject)
+    for step in refused:
+        step.action, step.errors = operation, []
+    _send_all(client, operation, refused, rules)
 
 
 def _has_null_marker(step: Step) -> bool:
@@ -129,8 +150,20 @@ def _send_all(client: SalesforceClient, operation: str, steps: list[Step],
               rules: OrgRules) -> None:
     """Collections of 200 (one object each), five to a Composite call.
 
-    A chunk refused as a whole is split.
+    Creates with an external-id field go as upserts on it (idempotent: Salesforce never
+    makes a second record for one source record). A chunk refused as a whole is split.
     """
+    groups: dict[str | None, list[Step]] = {}
+    for step in steps:
+        upsert = step.upsert_field if operation == "create" else None
+        path = f"composite/sobjects/{step.sobject}/{upsert}" if upsert else None
+        groups.setdefault(path, []).append(step)
+    for path, group in groups.items():
+        _send_chunks(client, operation, group, rules, path)
+
+
+def _send_chunks(client: SalesforceClient, operation: str, steps: list[Step],
+                 rules: OrgRules, path: str | None) -> None:
     by_object: dict[str, list[Step]] = {}
     for step in steps:
         by_object.setdefault(step.sobject, []).append(step)
@@ -138,10 +171,11 @@ def _send_all(client: SalesforceClient, operation: str, steps: list[Step],
               for start in range(0, len(group), COLLECTION_SIZE)]
     if not chunks:
         return
-    method = "POST" if operation == "create" else "PATCH"
+    method = "POST" if operation == "create" and path is None else "PATCH"
     headers = [rules.headers(chunk[0].sobject, operation) for chunk in chunks]
     answers = client.collections_many(method, [[_body(s, operation) for s in chunk]
-                                               for chunk in chunks], headers)
+                                               for chunk in chunks], headers,
+                                      path=path or "composite/sobjects")
     for chunk, answer, chunk_headers in zip(chunks, answers, headers, strict=True):
         if isinstance(answer, list):
             _results(chunk, answer)
@@ -149,8 +183,8 @@ def _send_all(client: SalesforceClient, operation: str, steps: list[Step],
             LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
                            operation, len(chunk), _codes(answer.content))
             middle = len(chunk) // 2
-            _send(client, operation, chunk[:middle], chunk_headers)
-            _send(client, operation, chunk[middle:], chunk_headers)
+            _send(client, operation, chunk[:middle], chunk_headers, path)
+            _send(client, operation, chunk[middle:], chunk_headers, path)
         else:
             fail_step(chunk[0], answer.content)
 
@@ -172,20 +206,24 @@ def _body(step: Step, operation: str) -> dict[str, Any]:
 
 
 def _send(client: SalesforceClient, operation: str, steps: list[Step],
-          headers: dict[str, str]) -> None:
+          headers: dict[str, str], path: str | None = None) -> None:
     if not steps:
         return
     records = [_body(step, operation) for step in steps]
-    call = client.create if operation == "create" else client.update
     try:
-        results = call(records, headers)
+        if path is not None:
+            results = client.upsert(path, records, headers)
+        elif operation == "create":
+            results = client.create(records, headers)
+        else:
+            results = client.update(records, headers)
     except SalesforceMalformedRequest as refused:
         if len(steps) > 1:
             middle = len(steps) // 2
             LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
                            operation, len(steps), _codes(refused.content))
-            _send(client, operation, steps[:middle], headers)
-            _send(client, operation, steps[middle:], headers)
+            _send(client, operation, steps[:middle], headers, path)
+            _send(client, operation, steps[middle:], headers, path)
             return
         fail_step(steps[0], refused.content)
         return

@@ -69,7 +69,7 @@ def test_meltano_run_twice_is_incremental(meltano_env, salesforce_emulator, aimd
     second = meltano("--environment", "demo", "run", "tap-aimdoc", "target-salesforce-aimdoc",
                      env=meltano_env)
     assert second.returncode == 0, second.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "run-report.json").read_text())
+    report = json.loads(next((tmp_path / "report").rglob("run-report.json")).read_text())
     seen = report["records_seen"]
     assert seen["contacts"] < 40  # only the lookback window and the changes, not 200
     assert salesforce_emulator.backend.count("ContentNote") >= notes

@@ -22,3 +22,19 @@ def test_about_json(script):
     about = json.loads(result.stdout)
     assert about["name"] == script
     assert about["version"] == version("aimdoc-salesforce-sync")
+
+
+def test_every_executable_the_definitions_name_is_a_console_script():
+    import tomllib
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    scripts = set(tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"])
+    for path in (root / "plugins").glob("*.yml"):
+        definition = yaml.safe_load(path.read_text())
+        named = {definition["executable"]} | {
+            command["executable"] for command in definition.get("commands", {}).values()
+            if "executable" in command}
+        assert named <= scripts, path.name
+        assert definition["pip_url"] == "$AIMDOC_SALESFORCE_SYNC_PIP_URL"

@@ -19,6 +19,7 @@ def test_soak_loses_and_duplicates_nothing(tmp_path):
     assert result["killed_exit"] == -9  # the target really was killed mid-run
     assert 0 < result["partial_after_kill"]["Contact"] < result["expected"]["people"]
     assert result["rerun_exit"] == 0 and result["again_exit"] == 0
+    assert result["concurrent_exit"] == 0
     assert result["faults_injected"]["salesforce"] > 0
     for sobject, found in result["comparison"].items():
         assert found == {"missing": 0, "duplicated": 0, "unexpected": 0}, sobject

@@ -12,11 +12,14 @@ Every call takes and returns JSON. None needs an API key, none is counted or fau
 | ``POST /__emulator/advance`` | ``{"days": 1, "new_contacts": 5, "after_requests": 40}`` |
   changes |
 | ``GET /__emulator/clock`` | | ``{"now": ...}`` |
-| ``GET|PUT /__emulator/config`` | ``{"date_filter": "updated_at", "sorted": false}`` | settings |
+| ``GET|PUT /__emulator/config`` | ``{"date_filter": "updated_at", "captured": "attributes"}`` |
+  settings (see ``models.ApiSettings``) |
 | ``GET|PUT|DELETE /__emulator/faults`` | ``{"seed": 1, "rate_429": 0.2, "rate_503": 0.05}`` |
   faults |
 | ``POST /__emulator/keys`` | ``{"key": "ak_...", "api_access": true}`` | keys (masked) |
 | ``GET /__emulator/data`` / ``GET /__emulator/data/<kind>`` | | counts / all records |
+| ``GET|POST|DELETE /__emulator/webhooks`` | ``{"url": "https://...", "events": [...]}`` |
+  subscriptions and deliveries (see ``webhooks``) |
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class AimdocAdmin:
             ("config", "PUT"): self.configure, ("faults", "GET"): self.faults,
             ("faults", "PUT"): self.set_faults, ("faults", "DELETE"): self.clear_faults,
             ("keys", "POST"): self.add_key, ("counts", "GET"): self.counts,
-            ("data", "GET"): self.data,
+            ("data", "GET"): self.data, ("webhooks", "GET"): self.webhooks,
+            ("webhooks", "POST"): self.webhooks, ("webhooks", "DELETE"): self.webhooks,
         }
 
     def dispatch(self, name: str, request: Request, args: dict) -> Response:
@@ -139,6 +143,12 @@ class AimdocAdmin:
     def counts(self, _body: dict, _request: Request) -> dict:
         """Record counts."""
         return self.backend.counts()
+
+    def webhooks(self, body: dict, request: Request) -> dict:
+        """Webhook subscriptions: GET lists (and recent deliveries), POST adds, DELETE removes."""
+        if request.method == "GET" and request.args.get("limit"):
+            body = {**body, "limit": int(request.args["limit"])}
+        return self.backend.webhooks.admin(request.method, body)
 
     def data(self, _body: dict, _request: Request, kind: str) -> object:
         """Every record of a kind, in API order."""

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
 from aimdoc_emulators.aimdoc.admin import AimdocAdmin
-from aimdoc_emulators.aimdoc.responses import AimdocResponses, Response, error
+from aimdoc_emulators.aimdoc.responses import AimdocResponses, Response, error, json_response
 from aimdoc_emulators.aimdoc.urls import API_PATHS, LISTS, url_map
 
 if TYPE_CHECKING:
@@ -30,6 +30,24 @@ _FAULT_ERRORS = {
     403: ("forbidden", "API access requires the Convert plan"),
     404: ("not_found", "Not found"),
 }
+
+
+# 200 bodies that are no page of records (see faults.BODIES).
+BROKEN_BODIES = {
+    "empty": b"{}",
+    "null_data": b'{"data": null}',
+    "error": b'{"error": {"code": "internal_error", "message": "Something went wrong"}}',
+    "malformed": b'{"data": [{"id": "6f1c", "email": "trunc',
+}
+
+
+def echo(call: ApiCall, environ: dict) -> Response:
+    """A 500 whose body echoes the request, every header included (the API key too)."""
+    headers = {name[5:].replace("_", "-").title(): value for name, value in environ.items()
+               if name.startswith("HTTP_")}
+    return json_response({"request": {"headers": headers, "method": call.method,
+                                      "path": call.path, "query": call.args},
+                          "error": "Unhandled exception while serving the request"}, 500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +116,8 @@ class AimdocApp:
         path = environ.get("PATH_INFO")
         endpoint = API_PATHS.get(path)  # type: ignore[arg-type]
         if endpoint is not None and "HTTP_UPGRADE" not in environ:
-            return self._api(endpoint, ApiCall.from_environ(environ, path))  # type: ignore[arg-type]
+            return self._api(endpoint, ApiCall.from_environ(environ, path),  # type: ignore[arg-type]
+                             environ)
         request = Request(environ)
         try:
             endpoint, args = url_map.bind_to_environ(environ).match()
@@ -106,25 +125,30 @@ class AimdocApp:
             endpoint, args = "unknown", {}
         if endpoint.startswith("admin:"):
             return self.admin.dispatch(endpoint.removeprefix("admin:"), request, args)
-        return self._api(endpoint, ApiCall.from_request(request, args))
+        return self._api(endpoint, ApiCall.from_request(request, args), environ)
 
-    def _api(self, endpoint: str, call: ApiCall) -> Response:
+    def _api(self, endpoint: str, call: ApiCall, environ: dict) -> Response:
         """An API call: scheduled advances, counts, faults, auth, then the handler."""
         self.backend.before_request()
         with self.backend.lock:
             stats = self.backend.stats  # a reset while this request sleeps starts new stats
             stats.arrive(endpoint)
-            fault = self.backend.faults.decide(call.path)
+            fault = self.backend.faults.decide(call.path, call.args)
         if fault.latency:
             time.sleep(fault.latency)
-        response = self._fault(fault) or self._auth(call.authorization) or self._serve(
-            endpoint, call)
+        response = self._fault(fault, call, environ) or self._auth(call.authorization) or \
+            self._serve(endpoint, call)
         with self.backend.lock:
             stats.record(method=call.method, path=call.path, endpoint=endpoint,
-                         query=call.args, status=response.status_code, fault=fault.status)
+                         query=call.args, status=response.status_code,
+                         fault=fault.body or fault.status)
         return response
 
-    def _fault(self, fault: Fault) -> Response | None:
+    def _fault(self, fault: Fault, call: ApiCall, environ: dict) -> Response | None:
+        if fault.body is not None:
+            return Response(BROKEN_BODIES[fault.body], 200)
+        if fault.echo:
+            return echo(call, environ)
         if fault.status is None:
             return None
         code, message = _FAULT_ERRORS[fault.status]

@@ -1,9 +1,14 @@
-"""Fault and latency injection: 429 with Retry-After, 500, 503 and slow responses.
+"""Fault and latency injection: 429 with Retry-After, 500, 503, slow and broken responses.
 
 Random faults come from a seeded source drawn once per API request, so with a single-threaded
 client the same seed fails the same requests. Scripted rules fire first, in order: ``{"status":
 503, "times": 2, "after": 10, "path": "/api/v1/contacts", "latency_ms": 0}`` skips the first 10
 matching requests, then fails the next 2. A rule without ``status`` only adds latency.
+
+A rule may also match one page only (``"page": 3``, the query's ``page``), answer a 200 whose
+body is broken (``"body"``: ``empty`` = ``{}``, ``null_data`` = ``{"data": null}``, ``error``
+= an error object, ``malformed`` = not JSON), or answer a 500 that echoes the request, headers
+included (``"echo": true``), as careless servers do: it carries the API key.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import random
 from dataclasses import asdict, dataclass, field
 
 STATUSES = (429, 500, 503)
+BODIES = ("empty", "null_data", "error", "malformed")
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,8 @@ class Fault:
     latency: float = 0.0
     status: int | None = None
     retry_after: int | None = None
+    body: str | None = None  # a broken 200 body (see BODIES)
+    echo: bool = False  # a 500 echoing the request
 
 
 @dataclass
@@ -50,14 +58,33 @@ class FaultConfig:
             msg = "fault rates must be >= 0 and add up to at most 1"
             raise ValueError(msg)
         for rule in config.script:
-            if rule.get("status") not in (None, *STATUSES, 401, 403, 404):
-                msg = f"unsupported scripted status {rule.get('status')!r}"
-                raise ValueError(msg)
+            check_rule(rule)
         return config
 
     def to_json(self) -> dict:
         """JSON-ready settings."""
         return asdict(self)
+
+
+def check_rule(rule: dict) -> None:
+    """Raise ValueError for a scripted rule the injector cannot apply."""
+    if rule.get("body") is not None:
+        if rule["body"] not in BODIES:
+            msg = f"body must be one of {BODIES}"
+            raise ValueError(msg)
+        if rule.get("status", 200) != 200:
+            msg = "a broken body comes with status 200"
+            raise ValueError(msg)
+    elif rule.get("echo"):
+        if rule.get("status", 500) != 500:
+            msg = "an echo comes with status 500"
+            raise ValueError(msg)
+    elif rule.get("status") not in (None, *STATUSES, 401, 403, 404):
+        msg = f"unsupported scripted status {rule.get('status')!r}"
+        raise ValueError(msg)
+    if "page" in rule and not isinstance(rule["page"], int):
+        msg = "page must be an integer"
+        raise ValueError(msg)
 
 
 class FaultInjector:
@@ -68,17 +95,18 @@ class FaultInjector:
         self.rng = random.Random(self.config.seed)
         self._seen = [0] * len(self.config.script)
 
-    def decide(self, path: str) -> Fault:
-        """The fault for a request to ``path`` (an empty Fault when none applies)."""
+    def decide(self, path: str, args: dict | None = None) -> Fault:
+        """The fault for a request to ``path`` with query ``args`` (empty when none applies)."""
         config = self.config
         if config.paths is not None and not any(path.startswith(p) for p in config.paths):
             return Fault()
         latency = config.latency_ms / 1000
         if config.latency_jitter_ms:
             latency += self.rng.randint(0, config.latency_jitter_ms) / 1000
-        scripted = self._scripted(path)
+        scripted = self._scripted(path, args or {})
         if scripted is not None:
-            return Fault(latency + scripted.latency, scripted.status, scripted.retry_after)
+            return Fault(latency + scripted.latency, scripted.status, scripted.retry_after,
+                         scripted.body, scripted.echo)
         draw = self.rng.random()
         for status, rate in zip(STATUSES, (config.rate_429, config.rate_500, config.rate_503),
                                 strict=True):
@@ -87,16 +115,19 @@ class FaultInjector:
             draw -= rate
         return Fault(latency)
 
-    def _scripted(self, path: str) -> Fault | None:
+    def _scripted(self, path: str, args: dict) -> Fault | None:
         for index, rule in enumerate(self.config.script):
             if not path.startswith(rule.get("path", "")):
+                continue
+            if "page" in rule and str(args.get("page", "1")) != str(rule["page"]):
                 continue
             self._seen[index] += 1
             skipped = rule.get("after", 0)
             if skipped < self._seen[index] <= skipped + rule.get("times", 1):
-                status = rule.get("status")
+                body, echo = rule.get("body"), bool(rule.get("echo"))
+                status = 200 if body else 500 if echo else rule.get("status")
                 return Fault(rule.get("latency_ms", 0) / 1000, status,
-                             self._retry_after(status, rule.get("retry_after")))
+                             self._retry_after(status, rule.get("retry_after")), body, echo)
         return None
 
     def _retry_after(self, status: int | None, override: int | None = None) -> int | None:

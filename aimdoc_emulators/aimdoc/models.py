@@ -3,7 +3,11 @@
 The uncertain parts of the API contract are settings: ``date_filter`` (do ``start_date`` and
 ``end_date`` filter on ``created_at`` or ``updated_at``), ``sorted`` (by ``updated_at`` then id,
 or a stable order by id), ``envelope`` (``object`` = ``{data, page, per_page, total,
-has_more}``, ``data_only`` = ``{data}``, ``array`` = a bare list).
+has_more}``, ``data_only`` = ``{data}``, ``array`` = a bare list), ``updated_at`` (whether
+contacts and conversations carry it), ``conversation_key`` (``lead_id``, ``contact_id`` or
+``both`` on conversations), ``messages_conversation_filter`` (``conversation_id`` on
+``/messages`` honoured or ignored) and ``captured`` (a contact's captured data in its own
+fields or in ``attributes``); see ``readings``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from typing import TYPE_CHECKING
 
 from aimdoc_emulators.aimdoc.faults import FaultConfig, FaultInjector
 from aimdoc_emulators.aimdoc.generator import KINDS, Dataset, generate_dataset
+from aimdoc_emulators.aimdoc.readings import CAPTURED, CONVERSATION_KEYS
 from aimdoc_emulators.aimdoc.stats import RequestStats
 from aimdoc_emulators.aimdoc.timetravel import Plan, advance_dataset
+from aimdoc_emulators.aimdoc.webhooks import WebhookHub
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -46,6 +52,10 @@ class ApiSettings:
     envelope: str = "object"
     default_per_page: int = 50
     max_per_page: int = 100
+    updated_at: bool = True
+    conversation_key: str = "both"
+    messages_conversation_filter: bool = True
+    captured: str = "fields"
 
     def update(self, values: dict) -> None:
         """Apply a JSON object of settings; raise ValueError on unknown or bad values."""
@@ -60,6 +70,16 @@ class ApiSettings:
         if merged.envelope not in ENVELOPES:
             msg = f"envelope must be one of {ENVELOPES}"
             raise ValueError(msg)
+        if merged.conversation_key not in CONVERSATION_KEYS:
+            msg = f"conversation_key must be one of {CONVERSATION_KEYS}"
+            raise ValueError(msg)
+        if merged.captured not in CAPTURED:
+            msg = f"captured must be one of {CAPTURED}"
+            raise ValueError(msg)
+        for name in ("sorted", "updated_at", "messages_conversation_filter"):
+            if not isinstance(getattr(merged, name), bool):
+                msg = f"{name} must be true or false"
+                raise ValueError(msg)
         self.__dict__.update(asdict(merged))
 
 
@@ -85,6 +105,7 @@ class AimdocBackend:
         self.lock = threading.RLock()
         self._baseline = {"seed": seed, "contacts": contacts, **knobs}
         self._baseline_settings = dict(settings or {})
+        self.webhooks = WebhookHub()  # events of each advance, POSTed to subscribers
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -100,6 +121,7 @@ class AimdocBackend:
             self.stats = RequestStats()
             self._advances = 0
             self._scheduled: list[tuple[int, dict]] = []
+            self.webhooks.reset()
             self._changed()
 
     def generate(self, seed: int = 0, contacts: int = 200, **knobs: object) -> dict:
@@ -151,7 +173,7 @@ class AimdocBackend:
             source = seed if seed is not None else \
                 f"{self.dataset.options.seed}:advance:{self._advances}"
             changes = advance_dataset(self.dataset, Plan(seconds=total, **plan),  # type: ignore[arg-type]
-                                      random.Random(source))
+                                      random.Random(source), webhooks=self.webhooks)
             self._changed()
             return changes.to_json()
 
@@ -206,15 +228,17 @@ class AimdocBackend:
 
     def _matching(self, kind: str, filters: Filters) -> list[dict]:
         """The records a query selects, filtered once and reused for its other pages."""
-        key = ("matching", kind, filters.start_date, filters.end_date, filters.conversation_id,
+        conversation_id = filters.conversation_id \
+            if self.settings.messages_conversation_filter else None
+        key = ("matching", kind, filters.start_date, filters.end_date, conversation_id,
                filters.lead_id, filters.search, filters.last_seen_after)
         if key not in self._cache:
-            self._cache[key] = self._filtered(kind, filters)
+            self._cache[key] = self._filtered(kind, filters, conversation_id)
         return self._cache[key]
 
-    def _filtered(self, kind: str, filters: Filters) -> list[dict]:
+    def _filtered(self, kind: str, filters: Filters, conversation_id: str | None) -> list[dict]:
         """``_ordered`` narrowed by each filter in turn (a condition per pass, no calls)."""
-        rows = self._ordered(kind, filters.conversation_id)
+        rows = self._ordered(kind, conversation_id)
         field = DATE_FIELDS[kind][self.settings.date_filter == "updated_at"]
         if filters.start_date:  # record[field][:10] >= low, as low is a 10-character day
             low = filters.start_date.isoformat()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from werkzeug.http import HTTP_STATUS_CODES
 
 from aimdoc_emulators.aimdoc.models import AimdocBackend, Filters
+from aimdoc_emulators.aimdoc.readings import plain, shape
 from aimdoc_emulators.aimdoc.timeutil import iso, parse_day, parse_iso
 
 if TYPE_CHECKING:
@@ -97,8 +98,11 @@ class AimdocResponses:
 
     def _page(self, kind: str, rows: list[dict], total: int, filters: Filters) -> bytes:
         """``to_json`` of the envelope, UTF-8 encoded, with the rows from ``_rows``."""
+        settings = self.backend.settings
+        if not plain(settings):
+            rows = [shape(kind, row, settings) for row in rows]
         data = self._rows(kind, rows)
-        envelope = self.backend.settings.envelope
+        envelope = settings.envelope
         if envelope == "array":
             return data
         if envelope == "data_only":

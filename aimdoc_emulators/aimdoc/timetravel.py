@@ -6,6 +6,9 @@ enriched with more fields, new messages in existing sessions, and ended sessions
 two clocks, so a tap's bookmark from before the advance sees all of them. Changes touch only
 records created in the last ``recent_days`` (None: any record), which keeps them visible to a
 tap that looks back that far when the API filters dates on ``created_at``.
+
+Given a ``WebhookHub``, an advance also queues the webhook events its changes make (see
+``webhooks``); they are sent on the hub's threads, so the advance does not wait for them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     import random
 
     from aimdoc_emulators.aimdoc.generator import Dataset
+    from aimdoc_emulators.aimdoc.webhooks import WebhookHub
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Changes:
     enriched_contacts: list[str] = field(default_factory=list)
     conversations_with_new_messages: list[str] = field(default_factory=list)
     reactivated_conversations: list[str] = field(default_factory=list)
+    escalated_conversations: list[str] = field(default_factory=list)
     changed_visitor_profiles: list[str] = field(default_factory=list)
     new_messages: int = 0
 
@@ -57,8 +62,12 @@ class Plan:
     recent_days: float | None = 5
 
 
-def advance_dataset(dataset: Dataset, plan: Plan, rng: random.Random) -> Changes:
-    """Advance ``dataset.now`` by ``plan.seconds`` (at least 1) and apply the changes."""
+def advance_dataset(dataset: Dataset, plan: Plan, rng: random.Random, *,
+                    webhooks: WebhookHub | None = None) -> Changes:
+    """Advance ``dataset.now`` by ``plan.seconds`` (at least 1) and apply the changes.
+
+    With ``webhooks``, queue the events the changes make for its subscribers.
+    """
     old_now = dataset.now
     new_now = old_now + timedelta(seconds=max(1, int(plan.seconds)))
     dataset.now = new_now
@@ -69,6 +78,8 @@ def advance_dataset(dataset: Dataset, plan: Plan, rng: random.Random) -> Changes
     travel.add_messages(_count(plan.conversations_with_new_messages, size))
     travel.reactivate(_count(plan.reactivated_conversations, size, share=0.01))
     travel.add_contacts(_count(plan.new_contacts, size))
+    if webhooks is not None:
+        webhooks.notify(dataset, changes.to_json())
     return changes
 
 
@@ -136,6 +147,7 @@ class _Travel:
             if escalate:
                 conversation["escalated"] = True
                 conversation["escalation_reason"] = self.rng.choice(words.ESCALATION_REASONS)
+                self.changes.escalated_conversations.append(conversation["id"])
             self.changes.reactivated_conversations.append(conversation["id"])
 
     def _follow_up(self, conversation: dict, *, escalate: bool) -> None:

@@ -33,6 +33,7 @@ url_map = Map([
     Rule(f"{ADMIN_PREFIX}/config", endpoint="admin:config"),
     Rule(f"{ADMIN_PREFIX}/faults", endpoint="admin:faults"),
     Rule(f"{ADMIN_PREFIX}/keys", endpoint="admin:keys"),
+    Rule(f"{ADMIN_PREFIX}/webhooks", endpoint="admin:webhooks"),
     Rule(f"{ADMIN_PREFIX}/data", endpoint="admin:counts"),
     Rule(f"{ADMIN_PREFIX}/data/<kind>", endpoint="admin:data"),
 ], strict_slashes=False)

@@ -3,13 +3,14 @@
 | call | what it does |
 |---|---|
 | ``GET stats`` | ``api_calls`` (counted against the daily limit), calls by kind, writes |
-| ``POST reset`` | empty org, zero counts, no faults (sessions stay valid) |
-| ``POST seed`` | ``{"metadata", "duplicate_rules", "records": {Type: [...]}}`` -> ids |
+| ``POST reset`` | empty org, zero counts, no faults (sessions stay valid); ``{"org": "bare"}`` |
+| ``POST seed`` | ``{"org", "metadata", "duplicate_rules", "assignment_rules", "records"}`` |
 | ``GET/POST/DELETE faults`` | list, replace (``{seed, latency_ms, jitter_ms, rules}``), clear |
 | ``POST faults/add`` | arm one rule |
 | ``POST sessions/expire`` | every session token becomes invalid now |
 | ``POST config`` | ``daily_limit``, ``concurrent_limit``, ``session_ttl``, ``duplicate_key`` |
-| ``POST duplicate-rules`` | ``{"Lead": {"active": true, "action": "allow"|"block"}}`` |
+| ``GET/POST duplicate-rules`` | list; ``{"Lead": {"action": "block"}, "add": [...]}`` |
+| ``GET/POST assignment-rules`` | list; ``{"rules": [...], "active": {...}, "default_owner"}`` |
 | ``POST convert-lead`` | ``{"lead_id", "contact_id"?, "account_id"?}`` |
 | ``GET records/{Type}`` | every live record of an object |
 | ``GET requests`` | the request log (method, path, status, kind, counted) |
@@ -52,7 +53,8 @@ class AdminResource:
             return emulator.backend.all_records(name.split("/", 1)[1])
         routes = {
             ("GET", "stats"): emulator.stats,
-            ("POST", "reset"): lambda: emulator.reset() or {"status": "ok"},
+            ("POST", "reset"): lambda: emulator.reset(body.get("org")) or {
+                "status": "ok", "org": emulator.org},
             ("POST", "seed"): lambda: emulator.seed(body),
             ("GET", "faults"): emulator.fault_state,
             ("POST", "faults"): lambda: emulator.set_faults(body) or emulator.fault_state(),
@@ -60,8 +62,12 @@ class AdminResource:
             ("DELETE", "faults"): lambda: emulator.clear_faults() or {"status": "ok"},
             ("POST", "sessions/expire"): lambda: {"expired": emulator.expire_sessions()},
             ("POST", "config"): lambda: emulator.configure(**body),
-            ("POST", "duplicate-rules"): lambda: emulator.set_duplicate_rules(body) or {
-                "status": "ok"},
+            ("GET", "duplicate-rules"): emulator.duplicate_rules,
+            ("POST", "duplicate-rules"): lambda: emulator.set_duplicate_rules(body) or (
+                emulator.duplicate_rules()),
+            ("GET", "assignment-rules"): emulator.assignment_rules,
+            ("POST", "assignment-rules"): lambda: emulator.set_assignment_rules(body) or (
+                emulator.assignment_rules()),
             ("POST", "convert-lead"): lambda: emulator.backend.convert_lead(**body),
             ("GET", "requests"): lambda: list(emulator.app.request_log),
         }

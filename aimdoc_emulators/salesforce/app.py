@@ -1,4 +1,13 @@
-"""The WSGI app: login endpoints, the REST API under ``/services/data``, admin, record pages."""
+"""The WSGI app: logins, REST, Bulk API 1.0, the identity URL, admin, record pages.
+
+REST handlers live in ``responses.py`` (records, collections, query, Bulk 2.0 ingest) and in one
+module per further API family, dispatched by handler name from ``SalesforceApp.extra``:
+``identity.py`` (versions, resource directory, identity URL), ``replication.py``
+(``sobjects/X/updated|deleted``), ``search.py`` (SOSL), ``composite_batch.py``,
+``bulk_query.py`` (Bulk 2.0 query jobs) and ``bulk_v1.py`` (Bulk API 1.0). Every REST and Bulk
+call is counted against the daily allocation and tallied by handler name
+(``ApiLimits.by_kind``); logins, logout, revoke, the versions list and the identity URL are not.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +22,27 @@ from urllib.parse import parse_qsl, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from aimdoc_emulators.salesforce import urls
+from aimdoc_emulators.salesforce import identity, replication, search, urls
 from aimdoc_emulators.salesforce.auth import (
     Authenticator,
     AuthError,
     oauth_success,
+    soap_client_fault,
     soap_fault,
     soap_login_response,
+    soap_logout_response,
+    soap_operation,
 )
+from aimdoc_emulators.salesforce.bulk_query import BulkQueryJobs
+from aimdoc_emulators.salesforce.bulk_v1 import BulkError, BulkV1
 from aimdoc_emulators.salesforce.composite import run_composite
-from aimdoc_emulators.salesforce.errors import ApiError, json_parser_error, session_invalid
+from aimdoc_emulators.salesforce.composite_batch import run_batch
+from aimdoc_emulators.salesforce.errors import (
+    ApiError,
+    RecordFailure,
+    json_parser_error,
+    session_invalid,
+)
 from aimdoc_emulators.salesforce.faults import FaultInjector, fault_error
 from aimdoc_emulators.salesforce.limits import ApiLimits
 from aimdoc_emulators.salesforce.responses import (
@@ -34,13 +54,15 @@ from aimdoc_emulators.salesforce.responses import (
 from aimdoc_emulators.server import SOCKET_KEY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from aimdoc_emulators.salesforce.models import SalesforceBackend
 
 LOGGER = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16384
 LOG_SIZE = 20000
+SOAP_XML = "text/xml;charset=UTF-8"
+NOT_IN_SUBREQUESTS = frozenset({"composite", "composite_batch"})
 
 
 class SalesforceApp:
@@ -58,8 +80,35 @@ class SalesforceApp:
         self.limits = limits or ApiLimits()
         self.faults = faults or FaultInjector()
         self.responses = SalesforceResponses(backend, self.limits, self.faults)
+        self.bulk_query = BulkQueryJobs(backend)
+        self.bulk_v1 = BulkV1(backend)
         self.request_log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self.admin: Any = None  # set by the emulator (admin.AdminResource)
+        self.extra: dict[str, Callable[[ApiRequest, str], ApiResponse]] = {
+            "version_resources": lambda r, base: ApiResponse(
+                200, identity.version_resources(r.version, base)),
+            "sobject_updated": lambda r, _: ApiResponse(200, replication.updated(
+                backend, r.args["sobject"], r.params)),
+            "sobject_deleted": lambda r, _: ApiResponse(200, replication.deleted(
+                backend, r.args["sobject"], r.params)),
+            "search": lambda r, _: ApiResponse(200, search.run(backend, r.params.get("q"),
+                                                               r.version)),
+            "composite_batch": lambda r, _: ApiResponse(200, run_batch(r, self._subrequest)),
+            "bulk_query_create": lambda r, _: ApiResponse(
+                200, self.bulk_query.create(r.body, r.version)),
+            "bulk_query_list": lambda r, _: ApiResponse(200, self.bulk_query.listing(r.params)),
+            "bulk_query_job": lambda r, _: ApiResponse(
+                200, self.bulk_query.info(r.args["job_id"])),
+            "bulk_query_state": lambda r, _: ApiResponse(
+                200, self.bulk_query.set_state(r.args["job_id"], r.body)),
+            "bulk_query_delete": self._bulk_query_delete,
+            "bulk_query_results": self._bulk_query_results,
+        }
+
+    def reset_extras(self) -> None:
+        """Forget Bulk API 2.0 query jobs and Bulk API 1.0 jobs (the emulator's reset)."""
+        self.bulk_query.reset()
+        self.bulk_v1.reset()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """WSGI entry point."""
@@ -77,13 +126,20 @@ class SalesforceApp:
         if path.startswith(urls.ADMIN_PREFIX) and self.admin is not None:
             return self.admin.handle(request)
         if urls.SOAP_LOGIN.search(path) and request.method == "POST":
-            return self.soap_login(request)
+            return self.soap(request)
         if urls.OAUTH_TOKEN.search(path) and request.method == "POST":
             return self.oauth_token(request)
+        if urls.OAUTH_REVOKE.search(path) and request.method in ("GET", "POST"):
+            return self.oauth_revoke(request)
+        if (urls.IDENTITY.match(path) or urls.OAUTH_USERINFO.match(path)) and \
+                request.method in ("GET", "POST"):
+            return self.identity_call(request)
         if urls.RECORD_PAGE.match(path):
             return self.record_page(request)
         if urls.DATA_PREFIX.match(path) or path.rstrip("/").lower() == "/services/data":
             return self.rest(request)
+        if urls.ASYNC_PREFIX.match(path):
+            return self.bulk_v1_call(request)
         return _json(404, [{"errorCode": "NOT_FOUND",
                             "message": "The requested resource does not exist"}])
 
@@ -92,6 +148,21 @@ class SalesforceApp:
         """``https://127.0.0.1:PORT`` as the client reached us."""
         return f"{request.scheme}://{request.host}"
 
+    def soap(self, request: Request) -> Response:
+        """The SOAP endpoint: ``login``, ``logout``; any other call is a client fault."""
+        operation = soap_operation(request.get_data())
+        if operation == "logout":
+            try:
+                self.auth.soap_logout(request.get_data())
+            except AuthError as error:
+                return Response(soap_fault(error.error, error.description,
+                                           "UnexpectedErrorFault"),
+                                status=500, content_type=SOAP_XML)
+            return Response(soap_logout_response(), status=200, content_type=SOAP_XML)
+        if operation not in ("login", ""):
+            return Response(soap_client_fault(operation), status=500, content_type=SOAP_XML)
+        return self.soap_login(request)
+
     def soap_login(self, request: Request) -> Response:
         """SOAP ``login``: a loginResponse, or a LoginFault with HTTP 500."""
         version = urls.SOAP_LOGIN.search(request.path).group("version")
@@ -99,9 +170,40 @@ class SalesforceApp:
             session = self.auth.soap_login(request.get_data())
         except AuthError as error:
             return Response(soap_fault(error.error, error.description), status=500,
-                            content_type="text/xml;charset=UTF-8")
+                            content_type=SOAP_XML)
         body = soap_login_response(session, self.base_url(request), version)
-        return Response(body, status=200, content_type="text/xml;charset=UTF-8")
+        return Response(body, status=200, content_type=SOAP_XML)
+
+    def oauth_revoke(self, request: Request) -> Response:
+        """``/services/oauth2/revoke`` (``token`` in the form or the query): 200 empty, or 400."""
+        token = request.form.get("token") or request.args.get("token")
+        if not token:
+            return _json(400, {"error": "unsupported_token_type",
+                               "error_description": "this token type is not supported"})
+        if not self.auth.revoke(token):
+            return _json(400, {"error": "invalid_token",
+                               "error_description": "invalid token"})
+        self._log(request, 200, "revoke", counted=False)
+        return Response(b"", status=200)
+
+    def identity_call(self, request: Request) -> Response:
+        """The identity URL (``/id/{org}/{user}``) or OpenID ``userinfo``, for a valid token."""
+        token = _bearer(request) or request.values.get("oauth_token")
+        if not self.auth.is_valid(token):
+            return Response("Bad_OAuth_Token", status=403, content_type="text/plain")
+        match = urls.IDENTITY.match(request.path)
+        base = self.base_url(request)
+        try:
+            if match is None:
+                body = identity.userinfo(self.backend, base)
+            else:
+                identity.check_identity_path(match.group("org_id"), match.group("user_id"))
+                body = identity.identity(self.backend, base)
+        except ApiError as error:
+            return Response(error.raw_body or "", status=error.status,
+                            content_type="text/plain")
+        self._log(request, 200, "identity", counted=False)
+        return _json(200, body)
 
     def oauth_token(self, request: Request) -> Response:
         """OAuth 2.0 token endpoint (password, client_credentials, refresh_token, JWT)."""
@@ -123,8 +225,7 @@ class SalesforceApp:
                             content_type="text/html")
         match = urls.DATA_PREFIX.match(raw_path)
         if match is None:
-            return _json(200, [{"label": "Winter '24", "url": "/services/data/v59.0",
-                                "version": "59.0"}])
+            return _json(200, identity.versions())
         version, rest = match.group("version"), match.group("rest") or ""
         route = urls.match_route(rest, request.method)
         if route is None:
@@ -132,12 +233,42 @@ class SalesforceApp:
                 "errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]),
                 "unknown", counted=False)
         handler, kind, args = route
+        return self._serve(request, (handler, kind, version), args,
+                           lambda: error_response(session_invalid()))
+
+    def bulk_v1_call(self, request: Request) -> Response:
+        """A Bulk API 1.0 call under ``/services/async/{version}`` (``X-SFDC-Session``)."""
+        raw_path = urlsplit(request.environ.get("RAW_URI") or request.full_path).path
+        match = urls.ASYNC_PREFIX.match(raw_path)
+        version, rest = match.group("version"), match.group("rest") or ""
+        api_request = ApiRequest(request.method, version, {}, dict(request.args), None,
+                                 dict(request.headers), b"")
+        route = urls.match_route(rest, request.method, urls.ASYNC_ROUTES)
+        if route is None or route[0] == "method_not_allowed":
+            refusal = self.bulk_v1.error_response(
+                BulkError("InvalidUrl", f"unknown URL or method: {request.method} {rest}"),
+                "json" in (request.content_type or "").lower())
+            return self._finish(request, refusal, "unknown", counted=False)
+        handler, kind, args = route
+        return self._serve(request, (handler, kind, version), args,
+                           lambda: self.bulk_v1.session_error(api_request))
+
+    def _serve(
+        self, request: Request, route: tuple[str, str, str], args: dict[str, str],
+        session_refusal: Callable[[], ApiResponse],
+    ) -> Response:
+        """Authenticate, count, inject faults, run, add the limit header.
+
+        ``route`` is (handler, kind, API version).
+        """
+        handler, kind, version = route
         if not self.auth.is_valid(_bearer(request)):
-            return self._finish(request, error_response(session_invalid()), kind, counted=False)
+            return self._finish(request, session_refusal(), kind, counted=False)
         try:
             self.limits.enter()
         except ApiError as error:
-            return self._finish(request, error_response(error), kind, counted=False)
+            return self._finish(request, self._refusal(handler, error, request), kind,
+                                counted=False)
         try:
             response = self._run(request, handler, kind, version, args)
         except (_Drop, KeyboardInterrupt):
@@ -161,11 +292,14 @@ class SalesforceApp:
         injected = self.faults.for_call(kind, request.get_data(as_text=True))
         if injected == "DROP_CONNECTION":
             raise _Drop
-        if injected:
-            return error_response(self.faults.error_for(injected))
+        if injected == "HANG":
+            time.sleep(self.faults.hang_seconds())
+        elif injected:
+            return self._refusal(handler, self.faults.error_for(injected), request)
         raw_body = request.get_data()
-        if handler == "bulk_upload" or (request.mimetype or "").lower() == "text/csv":
-            body = None  # a CSV upload: handlers read raw_body
+        if handler == "bulk_upload" or handler.startswith("bulkv1_") or (
+                request.mimetype or "").lower() == "text/csv":
+            body = None  # a CSV, XML or SOQL upload: handlers read raw_body
         else:
             try:
                 body = json.loads(raw_body or b"null")
@@ -180,12 +314,30 @@ class SalesforceApp:
                                                           self._subrequest))
             except ApiError as error:
                 response = error_response(error)
+        elif handler.startswith("bulkv1_"):
+            response = self.bulk_v1.handle(handler, api_request)
+            if handler == "bulkv1_add_batch" and response.status == 201:
+                self.limits.count_bulk_batch()
+        elif handler in self.extra:
+            response = self._extra(handler, api_request, self.base_url(request))
+            if handler == "bulk_query_create" and response.status == 200:
+                self.limits.count_query_job()
         else:
             response = self.responses.handle(handler, api_request)
         after = self.faults.for_call(kind, request.get_data(as_text=True), phase="after")
         if after == "DROP_CONNECTION":
             raise _Drop
-        return error_response(self.faults.error_for(after)) if after else response
+        if after == "HANG":
+            time.sleep(self.faults.hang_seconds())
+            return response
+        return self._refusal(handler, self.faults.error_for(after), request) if after else response
+
+    def _refusal(self, handler: str, error: ApiError, request: Request) -> ApiResponse:
+        """A whole-call error (fault, limit) in the format of the API family called."""
+        if handler.startswith("bulkv1_"):
+            return self.bulk_v1.fault_response(
+                error, "json" in (request.content_type or "").lower())
+        return error_response(error)
 
     def _subrequest(
         self, method: str, url: str, body: Any, headers: dict[str, str]
@@ -194,22 +346,45 @@ class SalesforceApp:
         parts = urlsplit(url)
         match = urls.DATA_PREFIX.match(parts.path)
         route = urls.match_route(match.group("rest") or "", method) if match else None
-        if route is None or route[0] == "composite":
+        if route is None or route[0] in NOT_IN_SUBREQUESTS:
             return ApiResponse(404, [{"errorCode": "NOT_FOUND",
                                       "message": "The requested resource does not exist"}])
         handler, _, args = route
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         api_request = ApiRequest(method, match.group("version"), args, params, body, headers)
+        if handler in self.extra:
+            host = next((v for k, v in headers.items() if k.lower() == "host"), "")
+            return self._extra(handler, api_request, f"https://{host}")
         return self.responses.handle(handler, api_request)
+
+    def _extra(self, handler: str, api_request: ApiRequest, base_url: str) -> ApiResponse:
+        """Run a handler of the API-family modules, errors rendered as REST renders them."""
+        try:
+            return self.extra[handler](api_request, base_url)
+        except ApiError as error:
+            return error_response(error)
+        except RecordFailure as failure:
+            return ApiResponse(failure.status, failure.errors)
+
+    def _bulk_query_delete(self, request: ApiRequest, _base: str) -> ApiResponse:
+        self.bulk_query.delete(request.args["job_id"])
+        return ApiResponse(204)
+
+    def _bulk_query_results(self, request: ApiRequest, _base: str) -> ApiResponse:
+        data, headers = self.bulk_query.results(request.args["job_id"], request.params)
+        return ApiResponse(200, headers=headers, raw=data, content_type="text/csv")
+
+    def _log(self, request: Request, status: int, kind: str, *, counted: bool) -> None:
+        self.request_log.append({
+            "method": request.method, "path": request.path, "status": status,
+            "kind": kind, "counted": counted, "query": request.args.get("q"),
+            "duplicate_rule_header": request.headers.get("Sforce-Duplicate-Rule-Header"),
+        })
 
     def _finish(
         self, request: Request, response: ApiResponse, kind: str, *, counted: bool
     ) -> Response:
-        self.request_log.append({
-            "method": request.method, "path": request.path, "status": response.status,
-            "kind": kind, "counted": counted, "query": request.args.get("q"),
-            "duplicate_rule_header": request.headers.get("Sforce-Duplicate-Rule-Header"),
-        })
+        self._log(request, response.status, kind, counted=counted)
         headers = dict(response.headers)
         headers["Sforce-Limit-Info"] = self.limits.header()
         if response.raw is not None:

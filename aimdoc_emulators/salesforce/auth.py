@@ -2,11 +2,16 @@
 
 Shapes follow the spec §1: SOAP results with unprefixed ``sessionId``/``serverUrl`` and faults
 with the ``sf:`` prefix and HTTP 500; OAuth JSON errors ``{"error", "error_description"}``.
+The SOAP endpoint also answers ``logout`` (the session in the ``SessionHeader`` ends; an empty
+``logoutResponse``); other SOAP calls get the service's "No operation available" client fault.
+``revoke`` ends an access token, or the refresh token and the sessions it issued
+(``/services/oauth2/revoke``: 200 with an empty body, 400 ``invalid_token`` otherwise).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import secrets
 import threading
 import time
@@ -65,6 +70,7 @@ class Authenticator:
     sessions: dict[str, Session] = field(default_factory=dict)
     logins: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    revoked_refresh_tokens: set[str] = field(default_factory=set)
 
     def issue(self, flow: str) -> Session:
         """A new session token in the real ``00D…!…`` shape."""
@@ -83,6 +89,24 @@ class Authenticator:
             session = self.sessions.get(token)
         return session is not None and session.expires_at > time.monotonic()
 
+    def end(self, token: str | None) -> bool:
+        """End one session (SOAP ``logout``, OAuth revoke); False when it was not valid."""
+        if not self.is_valid(token):
+            return False
+        with self.lock:
+            self.sessions.pop(str(token), None)
+        return True
+
+    def revoke(self, token: str | None) -> bool:
+        """Revoke an access token, or the refresh token and every session it issued."""
+        if token and token == self.credentials.refresh_token:
+            with self.lock:
+                self.revoked_refresh_tokens.add(token)
+                for key in [k for k, v in self.sessions.items() if v.flow == "refresh_token"]:
+                    del self.sessions[key]
+            return True
+        return self.end(token)
+
     def expire_all(self) -> int:
         """Expire every session now (the admin hook); returns how many there were."""
         with self.lock:
@@ -91,6 +115,14 @@ class Authenticator:
         return count
 
     # ------------------------------------------------------------------ SOAP
+    def soap_logout(self, body: bytes) -> None:
+        """SOAP ``logout``: end the session named in the ``SessionHeader``."""
+        root = ET.fromstring(body)  # noqa: S314 - input is a local test client's envelope
+        token = next((el.text for el in root.iter() if _local(el.tag) == "sessionId"), None)
+        if not self.end((token or "").strip()):
+            raise AuthError(500, "INVALID_SESSION_ID",
+                            "Invalid Session ID found in SessionHeader: Illegal Session")
+
     def soap_login(self, body: bytes) -> Session:
         """Check a SOAP ``login`` envelope; AuthError with a LoginFault code otherwise."""
         try:
@@ -159,7 +191,8 @@ class Authenticator:
 
     def _refresh_grant(self, form: dict[str, str]) -> Session:
         self._check_client(form.get("client_id"), form.get("client_secret"))
-        if form.get("refresh_token") != self.credentials.refresh_token:
+        token = form.get("refresh_token")
+        if token != self.credentials.refresh_token or token in self.revoked_refresh_tokens:
             raise AuthError(400, "invalid_grant", "expired access/refresh token")
         return self.issue("refresh_token")
 
@@ -182,6 +215,23 @@ class Authenticator:
         if float(claims.get("exp", 0)) < time.time():
             raise AuthError(400, "invalid_grant", "expired authorization code")
         return self.issue("jwt")
+
+
+def soap_operation(body: bytes) -> str:
+    """The SOAP call an envelope makes (the body's first element, e.g. ``login``), or ``""``."""
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - input is a local test client's envelope
+    except ET.ParseError:
+        return ""
+    for element in root:
+        if _local(element.tag) == "Body":
+            first = next(iter(element), None)
+            return _local(first.tag) if first is not None else ""
+    return ""
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 def _public_key(pem: str) -> Any:
@@ -241,18 +291,44 @@ def soap_login_response(session: Session, base_url: str, api_version: str) -> st
     )
 
 
-def soap_fault(code: str, message: str) -> str:
-    """A SOAP LoginFault envelope (sent with HTTP 500)."""
+def soap_logout_response() -> str:
+    """The SOAP ``logoutResponse`` envelope (empty, as the real one)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns="urn:partner.soap.sforce.com"><soapenv:Body><logoutResponse/></soapenv:Body>'
+        "</soapenv:Envelope>"
+    )
+
+
+def soap_client_fault(operation: str) -> str:
+    """The fault for a SOAP call the emulator does not model (HTTP 500)."""
+    shown = html.escape(operation or "(none)")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>"
+        f"No operation available for request {{urn:partner.soap.sforce.com}}{shown}, please "
+        "check the WSDL for the service.</faultstring></soapenv:Fault></soapenv:Body>"
+        "</soapenv:Envelope>"
+    )
+
+
+def soap_fault(code: str, message: str, fault_type: str = "LoginFault") -> str:
+    """A SOAP fault envelope with the ``sf:`` prefix (sent with HTTP 500).
+
+    ``fault_type`` is ``LoginFault`` for logins, ``UnexpectedErrorFault`` for other calls.
+    """
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns:sf="urn:fault.partner.soap.sforce.com" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring>"
-        '<detail><sf:LoginFault xsi:type="sf:LoginFault">'
+        f'<detail><sf:{fault_type} xsi:type="sf:{fault_type}">'
         f"<sf:exceptionCode>{code}</sf:exceptionCode>"
         f"<sf:exceptionMessage>{message}</sf:exceptionMessage>"
-        "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        f"</sf:{fault_type}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
 
 

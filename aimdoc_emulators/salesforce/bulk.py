@@ -20,9 +20,16 @@ Result CSVs put the quoted ``sf__`` columns first, then the original columns as 
 job's delimiter and line ending; rows keep upload order (the real service doesn't promise one).
 ``hardDelete`` is a delete that also removes the row (no recycle bin; no permission check).
 
+Org rules: rows run the org's duplicate rules as REST does without the duplicate-rule header
+(DUPLICATES_DETECTED in ``sf__Error``), unless the ``bulk_allow_duplicates`` setting saves past
+Allow rules as ``allowSave=true`` would (Block rules refuse either way); rows of one 200-row
+chunk are one save, so they are not compared with each other. No Lead assignment rule runs
+unless the job names one (``assignmentRuleId``, active or not): it runs for rows that create a
+record (inserts, and upserts that insert).
+
 Not modelled [U]: Bulk query jobs (``/jobs/query`` answers 404), Bulk API 1.0, the daily batch
 allocation (``/limits`` DailyBulkApiBatches does not move), internal 10,000-row chunking and
-retries, strict line-ending checks (CRLF data in an LF job is accepted), assignment rules.
+retries, strict line-ending checks (CRLF data in an LF job is accepted).
 """
 
 from __future__ import annotations
@@ -36,9 +43,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aimdoc_emulators.salesforce.duplicates import DuplicateHeader
 from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure, not_found
 from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
 from aimdoc_emulators.salesforce.metadata import NUMBER_TYPES
+from aimdoc_emulators.salesforce.models import WriteOptions
 from aimdoc_emulators.salesforce.validation import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
@@ -58,6 +67,7 @@ RESULT_KINDS = {"successfulresults": "successful", "failedresults": "failed",
                 "unprocessedrecords": "unprocessed"}
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
 LIST_PAGE = 1000
+SAVE_CHUNK = 200  # rows saved together (duplicate rules compare a row with the org, not these)
 TRUE_TEXT = frozenset({"true", "1"})
 FALSE_TEXT = frozenset({"false", "0"})
 
@@ -186,6 +196,7 @@ class BulkIngest:
         self.lock = threading.RLock()
         self.in_progress_polls = 1
         self.allow_duplicates = False
+        self._options_cache: tuple[tuple[Any, ...], WriteOptions] | None = None
         self.reset()
 
     def reset(self, *, settings: bool = False) -> None:
@@ -249,6 +260,9 @@ class BulkIngest:
             except ApiError as error:
                 raise bulk_error(400, "INVALIDJOB",
                                  f"InvalidJob : {error.errors[0]['message']}") from None
+        rule_id = body.get("assignmentRuleId")
+        if rule_id is not None:
+            rule_id = self._assignment_rule(str(rule_id))
         stamp = format_datetime(self.backend.now())
         with self.lock:
             self.sequence += 1
@@ -257,11 +271,19 @@ class BulkIngest:
                 id=make_id("750", self.sequence), operation=operation, sobject=obj.name,
                 api_version=version, column_delimiter=delimiter, line_ending=line_ending,
                 external_id_field=external_id,
-                assignment_rule_id=body.get("assignmentRuleId"),
+                assignment_rule_id=rule_id,
                 created_date=stamp, modstamp=stamp,
             )
             self.jobs[job.id] = job
             return job.info()
+
+    def _assignment_rule(self, value: str) -> str:
+        """The 18-character id of a known AssignmentRule; 400 INVALIDJOB otherwise [U]."""
+        rule_id = normalize_id(value)
+        if rule_id is None or rule_id not in self.backend.assignment.rules:
+            raise bulk_error(400, "INVALIDJOB",
+                             f"InvalidJob : Invalid assignment rule id: {value}")
+        return rule_id
 
     def job(self, job_id: str) -> IngestJob:
         """A job by its 15- or 18-character id; 404 NOT_FOUND otherwise."""
@@ -414,16 +436,15 @@ class BulkIngest:
         keys = self._repeated_keys(job, columns) if job.operation == "upsert" else set()
         rows, job.rows = job.rows, []
         done = 0
-        for row in rows:
+        for start in range(0, len(rows), SAVE_CHUNK):
             if job.abort_requested:
                 break
-            try:
-                record_id, created = self._one(job, columns, row, keys)
-            except RowError as error:
-                job.failed.append((_padded(row, job.header), error.record_id, error.text))
-            else:
-                job.successful.append((_padded(row, job.header), record_id, created))
-            done += 1
+            with self.backend.lock, self.backend.dupes.batch():
+                for row in rows[start : start + SAVE_CHUNK]:
+                    if job.abort_requested:
+                        break
+                    self._record(job, columns, row, keys)
+                    done += 1
         with self.lock:
             if job.abort_requested:  # aborted while processing: the rest stays unprocessed
                 job.unprocessed = rows[done:]
@@ -431,6 +452,16 @@ class BulkIngest:
                 self.records_failed += len(job.failed)
                 return
             self._finish(job, "JobComplete", started, None)
+
+    def _record(self, job: IngestJob, columns: list[Column], row: list[str],
+                keys: set[str]) -> None:
+        """Process one row into the job's successful or failed results."""
+        try:
+            record_id, created = self._one(job, columns, row, keys)
+        except RowError as error:
+            job.failed.append((_padded(row, job.header), error.record_id, error.text))
+        else:
+            job.successful.append((_padded(row, job.header), record_id, created))
 
     def _finish(self, job: IngestJob, state: str, started: float, message: str | None) -> None:
         job.state = state
@@ -528,10 +559,10 @@ class BulkIngest:
     def _apply(self, job: IngestJob, obj: SObjectMeta, payload: dict[str, Any],
                repeated: set[str]) -> tuple[str, bool]:
         backend = self.backend
-        allow = self.allow_duplicates
+        options = self._options(job)
         payload = dict(payload)
         if job.operation == "insert":
-            return backend.create(obj.name, payload, allow_duplicates=allow), True
+            return backend.create(obj.name, payload, options=options), True
         if job.operation == "upsert":
             key_field = job.external_id_field or "Id"
             value = payload.pop(key_field, None)
@@ -540,20 +571,30 @@ class BulkIngest:
                                [key_field])
             if key_field == "Id" and value:
                 _check_id(obj, str(value))
-            return backend.upsert(obj.name, key_field, value, payload, allow_duplicates=allow)
+            return backend.upsert(obj.name, key_field, value, payload, options=options)
         record_id = payload.pop("Id", None)
         if not record_id:
             verb = "an update" if job.operation == "update" else "a delete"
             raise RowError("MISSING_ARGUMENT", f"Id not specified in {verb} call")
         record_id = _check_id(obj, str(record_id))
         if job.operation == "update":
-            backend.update(obj.name, record_id, payload, allow_duplicates=allow)
+            backend.update(obj.name, record_id, payload, options=options)
             return record_id, False
         backend.delete(obj.name, record_id)
         if job.operation == "hardDelete":
             with backend.lock:
                 backend.conn.execute(f'DELETE FROM "{obj.name}" WHERE "Id" = ?', (record_id,))
         return record_id, False
+
+    def _options(self, job: IngestJob) -> WriteOptions:
+        """Bulk rows: the allow-duplicates setting, the job's assignment rule or none."""
+        key = (self.allow_duplicates, job.assignment_rule_id, job.api_version)
+        cached = self._options_cache
+        if cached is None or cached[0] != key:
+            cached = self._options_cache = (key, WriteOptions(
+                DuplicateHeader(allow_save=self.allow_duplicates),
+                job.assignment_rule_id or "FALSE", job.api_version))
+        return cached[1]
 
     def _payload(self, columns: list[Column], row: list[str]) -> dict[str, Any]:
         payload: dict[str, Any] = {}

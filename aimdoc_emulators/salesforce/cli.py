@@ -18,7 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=8443, help="0 picks a free port")
     parser.add_argument("--db", default=":memory:", help="SQLite file (default in memory)")
-    parser.add_argument("--seed-file", type=Path, help="JSON: metadata, duplicate_rules, records")
+    parser.add_argument("--seed-file", type=Path,
+                        help="JSON: org, metadata, duplicate_rules, assignment_rules, records")
+    parser.add_argument("--org", choices=("default", "bare"), default="default",
+                        help="default: a new org of today (standard duplicate rules, a Lead "
+                             "assignment rule); bare: neither")
     parser.add_argument("--work-dir", type=Path, help="where the CA and JWT key files go")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port, db_path=args.db, seed_file=args.seed_file, credentials=credentials,
         daily_limit=args.daily_limit, concurrent_limit=args.concurrent_limit,
         session_ttl=args.session_ttl, latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
-        fault_seed=args.fault_seed, work_dir=args.work_dir,
+        fault_seed=args.fault_seed, work_dir=args.work_dir, org=args.org,
     )
     for spec in args.fault:
         name, _, probability = spec.partition(":")

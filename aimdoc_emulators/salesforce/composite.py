@@ -24,6 +24,9 @@ _ESCAPED_REFERENCE_CHAR = re.compile(rb"\\u00(?:40|7[bB])")
 ROLLED_BACK = (
     "The transaction was rolled back since another operation in the same transaction failed."
 )
+# Headers of the composite request that set the transaction's context for every subrequest
+# (a subrequest's own httpHeaders win): the duplicate-rule and assignment-rule headers.
+INHERITED_HEADERS = frozenset({"sforce-duplicate-rule-header", "sforce-auto-assign"})
 
 class _Halt(Exception):
     """Undo the whole composite (allOrNone)."""
@@ -40,9 +43,11 @@ def run_composite(
     subrequests, all_or_none = _validate(request.body)
     results: list[dict[str, Any]] = []
     literal = _reference_free(request.raw_body)
+    inherited = {k: v for k, v in request.headers.items() if k.lower() in INHERITED_HEADERS}
     try:
         with backend.transaction():
-            _run_all(subrequests, all_or_none, dispatch, results, literal=literal)
+            _run_all(subrequests, all_or_none, dispatch, results, literal=literal,
+                     inherited=inherited)
             if all_or_none and any(r["httpStatusCode"] >= 400 for r in results):
                 raise _Halt
     except _Halt:
@@ -59,8 +64,13 @@ def _run_all(
     results: list[dict[str, Any]],
     *,
     literal: bool = False,
+    inherited: dict[str, str] | None = None,
 ) -> None:
-    """Run each subrequest; ``literal``: no body holds a reference (bodies run as sent)."""
+    """Run each subrequest; ``literal``: no body holds a reference (bodies run as sent).
+
+    ``inherited``: headers of the composite request that apply to every subrequest unless it
+    sends its own.
+    """
     done: dict[str, dict[str, Any]] = {}
     for sub in subrequests:
         ref = sub["referenceId"]
@@ -70,12 +80,21 @@ def _run_all(
         except _Unresolved as missing:
             result = _halted(ref, str(missing))
         else:
-            response = dispatch(sub["method"].upper(), url, body, sub.get("httpHeaders") or {})
+            headers = subrequest_headers(inherited or {}, sub.get("httpHeaders") or {})
+            response = dispatch(sub["method"].upper(), url, body, headers)
             result = _render(ref, response)
         results.append(result)
         done[ref] = result
         if all_or_none and result["httpStatusCode"] >= 400:
             raise _Halt
+
+
+def subrequest_headers(inherited: dict[str, str], own: dict[str, Any]) -> dict[str, str]:
+    """A subrequest's headers: its own, plus inherited ones it does not set (any case)."""
+    if not inherited:
+        return own
+    mine = {str(k).lower() for k in own}
+    return {**{k: v for k, v in inherited.items() if k.lower() not in mine}, **own}
 
 
 def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:

@@ -21,7 +21,8 @@ class SalesforceEmulator:
 
     ``start()`` binds a free port (or ``port``), writes the CA file and a JWT key pair to
     ``work_dir``; ``url`` is the instance URL; ``login_domain`` is the ``domain=`` value that
-    points simple-salesforce's login calls here.
+    points simple-salesforce's login calls here. ``org``: ``default`` (a new org of today, with
+    the standard duplicate rules and a Lead assignment rule active) or ``bare`` (neither).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class SalesforceEmulator:
         fault_seed: int = 0,
         work_dir: str | Path | None = None,
         tls: bool = True,
+        org: str = "default",
     ) -> None:
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="salesforce-emulator-"))
         self.credentials = credentials or Credentials()
@@ -47,7 +49,7 @@ class SalesforceEmulator:
             key_file, cert_file = make_jwt_keypair(self.work_dir)
             self.jwt_private_key_file = key_file
             self.credentials.jwt_public_key = cert_file.read_text(encoding="utf-8")
-        self.backend = SalesforceBackend(db_path=db_path, seed_file=seed_file)
+        self.backend = SalesforceBackend(db_path=db_path, seed_file=seed_file, org=org)
         self.auth = Authenticator(self.credentials, session_ttl=session_ttl)
         self.limits = ApiLimits(daily_limit=daily_limit, concurrent_limit=concurrent_limit)
         self.faults = FaultInjector(seed=fault_seed, latency_ms=latency_ms, jitter_ms=jitter_ms)
@@ -91,13 +93,17 @@ class SalesforceEmulator:
         return f"{self.host}/{name}"
 
     # ---------------------------------------------------------------- admin
-    def reset(self) -> None:
-        """Empty org, zero counters, no faults; sessions stay valid."""
-        self.backend.reset()
+    def reset(self, org: str | None = None) -> None:
+        """Empty org, zero counters, no faults; sessions stay valid.
+
+        ``org`` (``default`` or ``bare``) switches the org profile for this and later resets.
+        """
+        self.backend.reset(org)
         self.limits.reset()
         self.faults.clear()
         self.app.request_log.clear()
         self.bulk.reset(settings=True)
+        self.app.reset_extras()
 
     @property
     def bulk(self) -> BulkIngest:
@@ -153,10 +159,29 @@ class SalesforceEmulator:
         """Invalidate every session now."""
         return self.auth.expire_all()
 
-    def set_duplicate_rules(self, rules: dict[str, dict[str, Any]]) -> None:
-        """Switch duplicate rules on or off per object."""
-        for name, options in rules.items():
-            self.backend.set_duplicate_rule(name, **options)
+    @property
+    def org(self) -> str:
+        """The org profile: ``default`` or ``bare``."""
+        return self.backend.org
+
+    def set_duplicate_rules(self, rules: dict[str, Any]) -> None:
+        """Change duplicate rules: ``{"Lead": {"action": "block"}}``, ``{"add": [...]}``, ...
+
+        See ``DuplicateManager.configure`` and docs/emulator-duplicate-rules.md.
+        """
+        self.backend.configure_duplicate_rules(rules)
+
+    def duplicate_rules(self) -> list[dict[str, Any]]:
+        """The org's duplicate rules."""
+        return self.backend.dupes.listing()
+
+    def set_assignment_rules(self, spec: dict[str, Any]) -> None:
+        """Define or (de)activate Lead assignment rules, set the default lead owner."""
+        self.backend.configure_assignment_rules(spec)
+
+    def assignment_rules(self) -> dict[str, Any]:
+        """The org's Lead assignment rules and default lead owner."""
+        return self.backend.assignment.listing()
 
     def configure(self, **options: Any) -> dict[str, Any]:
         """Change limits, the session TTL, the duplicate-result key spelling, Bulk settings.

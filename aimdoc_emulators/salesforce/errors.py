@@ -6,9 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def printable(text: str) -> str:
+    """Text that encodes as UTF-8: an unpaired surrogate becomes U+FFFD.
+
+    Error messages echo what the client sent (a field name, a value); a lone surrogate in one
+    must not turn the answer into a 500.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def record_error(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
     """A per-record error as single-record REST renders it (``errorCode``)."""
-    return {"message": message, "errorCode": code, "fields": list(fields or [])}
+    return {"message": printable(message), "errorCode": code,
+            "fields": [printable(f) for f in fields or []]}
 
 
 def as_collection_error(error: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +47,7 @@ class ApiError(Exception):
         cls, status: int, code: str, message: str, fields: list[str] | None = None
     ) -> ApiError:
         """An error with one entry; ``fields`` is omitted when None, as for resource errors."""
-        entry: dict[str, Any] = {"message": message, "errorCode": code}
+        entry: dict[str, Any] = {"message": printable(message), "errorCode": code}
         if fields is not None:
             entry["fields"] = fields
         return cls(status, [entry])

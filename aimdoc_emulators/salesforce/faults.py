@@ -6,7 +6,8 @@ call (``any``, ``read``, ``write``, ``query``, ``insert``, ``update``, ``upsert`
 ``composite``), ``scope: "record"`` applies it to single records inside collections, and
 ``body_contains`` to calls (or records) whose JSON contains a marker string; ``phase: "after"``
 answers with the error (or drops the connection) after the call has done its work, as a
-timeout or a 500 after the commit does. Besides the named
+timeout or a 500 after the commit does; ``{"error": "HANG", "seconds": 30}`` holds the answer
+back that long (before or after the work), for a client's read timeout to fire. Besides the named
 faults, any error code with ``status`` answers ``[{"errorCode", "message"}]`` (e.g. a
 ``JSON_PARSER_ERROR`` refusing a whole collection).
 """
@@ -68,6 +69,7 @@ class FaultRule:
     phase: str = "before"
     status: int | None = None
     message: str | None = None
+    seconds: float = 0.0  # HANG: how long the answer is held back
     seen: int = 0
     fired: int = 0
 
@@ -121,7 +123,7 @@ class FaultInjector:
     @staticmethod
     def _rule(raw: dict[str, Any]) -> FaultRule:
         rule = FaultRule(**{k: v for k, v in raw.items() if k in FaultRule.__dataclass_fields__})
-        if rule.error != "DROP_CONNECTION" and rule.status is None:
+        if rule.error not in {"DROP_CONNECTION", "HANG"} and rule.status is None:
             fault_error(rule.error)  # validates the name
         return rule
 
@@ -131,6 +133,13 @@ class FaultInjector:
         if rule is None:
             return fault_error(name)
         return ApiError.of(rule.status, name, rule.message or f"{name} (injected)")
+
+    def hang_seconds(self) -> float:
+        """How long a fired HANG rule holds the answer back.
+
+        A response that never completes, for a client whose read timeout is shorter.
+        """
+        return max((rule.seconds for rule in self.rules if rule.error == "HANG"), default=0.0)
 
     def clear(self) -> None:
         """Disarm everything and zero latency."""

@@ -24,6 +24,13 @@ def make_salesforce_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture
 def salesforce_emulator(make_salesforce_emulator: SalesforceEmulator) -> SalesforceEmulator:
-    """The emulator with an empty org, zero counters and no faults."""
-    make_salesforce_emulator.reset()
+    """The emulator with an empty default org (a new org of today), zero counters, no faults."""
+    make_salesforce_emulator.reset(org="default")
+    return make_salesforce_emulator
+
+
+@pytest.fixture
+def bare_salesforce_emulator(make_salesforce_emulator: SalesforceEmulator) -> SalesforceEmulator:
+    """The emulator with an empty bare org: no duplicate rules, no assignment rules."""
+    make_salesforce_emulator.reset(org="bare")
     return make_salesforce_emulator

@@ -20,6 +20,10 @@ class ApiLimits:
     in_flight: int = 0
     by_kind: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    bulk_batch_limit: int = 15000
+    bulk_batches: int = 0  # Bulk API 1.0 batches uploaded
+    query_job_limit: int = 10000
+    query_jobs: int = 0  # Bulk API 2.0 query jobs created
 
     def reset(self) -> None:
         """Zero every count (the limits stay as configured)."""
@@ -27,6 +31,18 @@ class ApiLimits:
             self.used = 0
             self.in_flight = 0
             self.by_kind = Counter()
+            self.bulk_batches = 0
+            self.query_jobs = 0
+
+    def count_bulk_batch(self) -> None:
+        """One Bulk API 1.0 batch (``DailyBulkApiBatches``)."""
+        with self.lock:
+            self.bulk_batches += 1
+
+    def count_query_job(self) -> None:
+        """One Bulk API 2.0 query job (``DailyBulkV2QueryJobs``)."""
+        with self.lock:
+            self.query_jobs += 1
 
     def enter(self) -> None:
         """Start one API call: 403 REQUEST_LIMIT_EXCEEDED past either limit."""
@@ -64,8 +80,10 @@ class ApiLimits:
             "DailyApiRequests": {"Max": self.daily_limit, "Remaining": remaining},
             "ConcurrentPerOrgLongTxn": {"Max": self.concurrent_limit, "Remaining": max(
                 0, self.concurrent_limit - self.in_flight)},
-            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            "DailyBulkApiBatches": {"Max": self.bulk_batch_limit, "Remaining": max(
+                0, self.bulk_batch_limit - self.bulk_batches)},
+            "DailyBulkV2QueryJobs": {"Max": self.query_job_limit, "Remaining": max(
+                0, self.query_job_limit - self.query_jobs)},
             "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
             "DataStorageMB": {"Max": 5, "Remaining": 5},
             "FileStorageMB": {"Max": 20, "Remaining": 20},

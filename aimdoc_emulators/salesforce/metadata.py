@@ -50,6 +50,8 @@ class FieldMeta:
     restricted_picklist: bool = False
     reference_to: tuple[str, ...] = ()
     relationship_name: str | None = None
+    child_relationship_name: str | None = None  # the parent's name for its children
+    cascade_delete: bool = False
     custom: bool = False
     calculated: bool = False
     precision: int = 0
@@ -130,6 +132,7 @@ class SObjectMeta:
     custom: bool = False
     validation_rules: list[ValidationRule] = field(default_factory=list)
     revision: int = field(default=0, compare=False, repr=False)
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
 
     def field(self, name: str) -> FieldMeta | None:
         """The field called ``name`` (any case), or None."""
@@ -142,6 +145,23 @@ class SObjectMeta:
             if meta.relationship_name and meta.relationship_name.lower() == wanted:
                 return meta
         return None
+
+    def child_relationships(self) -> list[ChildRelationship]:
+        """Reference fields of the org's objects pointing here, as describe lists them."""
+        if self.catalog is None:
+            return []
+        found = []
+        for child in self.catalog.objects.values():
+            for meta in child.fields.values():
+                if meta.type == "reference" and self.name in meta.reference_to:
+                    found.append(ChildRelationship(child.name, meta))
+        return found
+
+    def child_relationship(self, name: str) -> ChildRelationship | None:
+        """The child relationship called ``name`` (any case), e.g. Account's ``Contacts``."""
+        wanted = name.lower()
+        return next((rel for rel in self.child_relationships()
+                     if rel.name and rel.name.lower() == wanted), None)
 
     def add(self, meta: FieldMeta) -> None:
         """Add or replace a field (bumping ``revision``, which plans built from it check)."""
@@ -180,8 +200,34 @@ class SObjectMeta:
         return {
             **self.summary(api_version),
             "fields": [meta.describe() for meta in self.fields.values()],
-            "childRelationships": [],
+            "childRelationships": [rel.describe() for rel in self.child_relationships()],
             "recordTypeInfos": [],
+        }
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A reference field of ``child`` seen from the object it points to."""
+
+    child: str
+    field: FieldMeta
+
+    @property
+    def name(self) -> str | None:
+        """The relationship name SOQL subqueries use (``Contacts``), or None."""
+        return self.field.child_relationship_name
+
+    def describe(self) -> dict[str, Any]:
+        """The entry of ``childRelationships`` in a describe."""
+        return {
+            "cascadeDelete": self.field.cascade_delete,
+            "childSObject": self.child,
+            "deprecatedAndHidden": False,
+            "field": self.field.name,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": self.name,
+            "restrictedDelete": False,
         }
 
 
@@ -306,7 +352,8 @@ def _contact() -> SObjectMeta:
     for meta in [
         *_system_fields("Contact"),
         *_person_fields(),
-        _ref("AccountId", "Account ID", ("Account",), "Account"),
+        _ref("AccountId", "Account ID", ("Account",), "Account",
+             child_relationship_name="Contacts", cascade_delete=True),
         _text("MailingCountry", "Mailing Country", 80),
         FieldMeta("Birthdate", "Birthdate", "date"),
     ]:
@@ -349,7 +396,8 @@ def _note() -> SObjectMeta:
     for meta in [
         *_system_fields("Note"),
         _ref("ParentId", "Parent ID", ("Account", "Contact", "Lead"), "Parent",
-             nillable=False, updateable=False),
+             nillable=False, updateable=False, child_relationship_name="Notes",
+             cascade_delete=True),
         _text("Title", "Title", 80, nillable=False),
         FieldMeta("Body", "Body", "textarea", length=32000),
         FieldMeta("IsPrivate", "Private", "boolean", nillable=False, defaulted_on_create=True,
@@ -400,9 +448,11 @@ def _content_document_link() -> SObjectMeta:
     for meta in [
         *_system_fields("Content Document Link"),
         _ref("ContentDocumentId", "ContentDocument ID", ("ContentDocument",),
-             "ContentDocument", nillable=False, updateable=False),
+             "ContentDocument", nillable=False, updateable=False,
+             child_relationship_name="ContentDocumentLinks", cascade_delete=True),
         _ref("LinkedEntityId", "Linked Entity ID", ("Account", "Contact", "Lead", "User"),
-             "LinkedEntity", nillable=False, updateable=False),
+             "LinkedEntity", nillable=False, updateable=False,
+             child_relationship_name="ContentDocumentLinks", cascade_delete=True),
         FieldMeta("ShareType", "Share Type", "picklist", length=40, nillable=False,
                   defaulted_on_create=True, default_value="V", picklist_values=("V", "C", "I"),
                   restricted_picklist=True),
@@ -421,8 +471,10 @@ def _task() -> SObjectMeta:
         *_system_fields("Activity"),
         _text("Subject", "Subject", 255),
         FieldMeta("Description", "Description", "textarea", length=32000),
-        _ref("WhoId", "Name ID", ("Contact", "Lead"), "Who"),
-        _ref("WhatId", "Related To ID", ("Account",), "What"),
+        _ref("WhoId", "Name ID", ("Contact", "Lead"), "Who", child_relationship_name="Tasks",
+             cascade_delete=True),
+        _ref("WhatId", "Related To ID", ("Account",), "What", child_relationship_name="Tasks",
+             cascade_delete=True),
         FieldMeta("Status", "Status", "picklist", length=255, nillable=False,
                   defaulted_on_create=True, default_value="Not Started",
                   picklist_values=("Not Started", "In Progress", "Completed",
@@ -452,6 +504,7 @@ class Catalog:
         self.objects: dict[str, SObjectMeta] = {}
         for build in builders:
             obj = build()
+            obj.catalog = self
             self.objects[obj.name.lower()] = obj
 
     def sobject(self, name: str) -> SObjectMeta | None:
@@ -505,6 +558,7 @@ def field_from_spec(raw: dict[str, Any]) -> FieldMeta:
         "defaultedOnCreate": "defaulted_on_create", "defaultValue": "default_value",
         "picklistValues": "picklist_values", "restrictedPicklist": "restricted_picklist",
         "referenceTo": "reference_to", "relationshipName": "relationship_name",
+        "childRelationshipName": "child_relationship_name", "cascadeDelete": "cascade_delete",
     }
     kwargs = {aliases.get(key, key): value for key, value in raw.items()}
     kwargs.setdefault("label", kwargs["name"])

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from aimdoc_emulators.salesforce import soql, store
-from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure, not_found, record_error
+from aimdoc_emulators.salesforce.assignment import (
+    DEFAULT_QUEUES,
+    DEFAULT_RULE,
+    ENTERPRISE_AE,
+    AssignmentRules,
+    extend_catalog,
+)
+from aimdoc_emulators.salesforce.duplicates import (
+    DuplicateHeader,
+    DuplicateManager,
+    DuplicatesFound,
+    duplicate_error,
+    extend_address_fields,
+)
+from aimdoc_emulators.salesforce.errors import (
+    ApiError,
+    RecordFailure,
+    not_found,
+    printable,
+    record_error,
+)
 from aimdoc_emulators.salesforce.ids import ADMIN_ID_18, USER_ID_18, make_id, normalize_id
 from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
 from aimdoc_emulators.salesforce.validation import (
@@ -28,22 +49,23 @@ from aimdoc_emulators.salesforce.validation import (
 )
 
 PAGE_SIZE = 2000
-DUPLICATE_MESSAGES = {
-    "Lead": "Use one of these records?",
-    "Contact": (
-        "You're creating a duplicate record. We recommend you use an existing record instead."
-    ),
-}
+ORGS = ("default", "bare")
 
 
-@dataclass
-class DuplicateRule:
-    """An active duplicate rule on one object, matching Email case-insensitively."""
+@dataclass(frozen=True)
+class WriteOptions:
+    """What a write request's headers ask for.
 
-    sobject: str
-    action: str = "allow"  # allow (Allow + Alert) or block
-    match_objects: tuple[str, ...] = ("Lead", "Contact")
-    active: bool = False
+    ``duplicates``: ``Sforce-Duplicate-Rule-Header``; ``auto_assign``: ``Sforce-Auto-Assign``
+    (None when absent, which REST reads as TRUE); ``api_version``: the request's version, for
+    the URLs in answers. REST handlers build these from the request; Python callers of the
+    backend (Bulk jobs, helpers) get ``DEFAULT_OPTIONS``: duplicate rules as a request without
+    the header, and no assignment rule (as Bulk without ``assignmentRuleId``).
+    """
+
+    duplicates: DuplicateHeader = field(default_factory=DuplicateHeader)
+    auto_assign: str | None = None
+    api_version: str | None = None
 
 
 @dataclass
@@ -65,6 +87,7 @@ class QueryCursor:
     sobject: str
     records: list[dict[str, Any]]
     total_size: int
+    api_version: str = "59.0"
 
 
 @dataclass
@@ -92,51 +115,122 @@ class SalesforceBackend:
         db_path: str = ":memory:",
         api_version: str = "59.0",
         seed_file: str | Path | None = None,
+        org: str = "default",
     ) -> None:
         self.db_path = db_path
         self.api_version = api_version
         self.seed_file = Path(seed_file) if seed_file else None
+        self.org = _org(org)
         self.lock = threading.RLock()
         self.conn = store.connect(db_path)
         self.reset()
 
     # ----------------------------------------------------------------- lifecycle
-    def reset(self) -> None:
-        """Empty the org and re-apply the seed file."""
+    def reset(self, org: str | None = None) -> None:
+        """Empty the org and re-apply the seed file.
+
+        ``org``: ``default`` (a new org of today: the standard duplicate rules and one active
+        Lead assignment rule) or ``bare`` (neither); kept for later resets.
+        """
         with self.lock:
+            if org is not None:
+                self.org = _org(org)
             for (name,) in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             ).fetchall():
                 self.conn.execute(f'DROP TABLE "{name}"')
             self.catalog = Catalog()
+            extend_address_fields(self.catalog)
+            extend_catalog(self.catalog)
             self.plans: dict[str, ObjectPlan] = {}
             self.insert_sql: dict[tuple[str, ...], str] = {}
             self.last_note: tuple[str, str] | None = None
             self.sequences: dict[str, int] = {}
             self.cursors: dict[str, QueryCursor] = {}
             self.counters = Counters()
-            self.duplicate_rules: dict[str, DuplicateRule] = {
-                name: DuplicateRule(name) for name in ("Lead", "Contact")
-            }
             self.duplicate_key = "duplicateResut"
+            self.dupes = DuplicateManager(self._match_rows, self._account_name)
+            self.assignment = AssignmentRules(self._store_system_row, self._resolve_owner,
+                                              self._next_sequence)
             store.create_schema(self.conn, self.catalog)
-            self._insert_row(
-                self.catalog.sobject("User"),
-                {"Id": USER_ID_18, "Username": "demo@example.com", "LastName": "Emulator",
-                 "FirstName": "Demo", "Name": "Demo Emulator", "Email": "demo@example.com",
-                 "IsActive": 1},
-            )
-            self._insert_row(
-                self.catalog.sobject("User"),
-                {"Id": ADMIN_ID_18, "Username": "admin@example.com", "LastName": "Admin",
-                 "FirstName": "Org", "Name": "Org Admin", "Email": "admin@example.com",
-                 "IsActive": 1},
-            )
+            user = self.catalog.sobject("User")
+            self._insert_row(user, self._system_audit() | {
+                "Id": USER_ID_18, "Username": "demo@example.com", "LastName": "Emulator",
+                "FirstName": "Demo", "Name": "Demo Emulator", "Email": "demo@example.com",
+                "IsActive": 1})
+            self._insert_row(user, self._system_audit() | {
+                "Id": ADMIN_ID_18, "Username": "admin@example.com", "LastName": "Admin",
+                "FirstName": "Org", "Name": "Org Admin", "Email": "admin@example.com",
+                "IsActive": 1})
+            if self.org == "default":
+                self._default_org()
             if self.seed_file:
                 self.seed(json.loads(self.seed_file.read_text(encoding="utf-8")))
 
+    def _default_org(self) -> None:
+        """What a new org of today has: standard duplicate rules, a Lead assignment rule."""
+        self.dupes.use_standard_rules()
+        self._store_system_row("User", {
+            "Id": make_id("005", self._next_sequence("005")), **ENTERPRISE_AE})
+        for name in DEFAULT_QUEUES:
+            self._store_system_row("Group", {
+                "Id": make_id("00G", self._next_sequence("00G")), "Name": name,
+                "DeveloperName": name.replace(" ", "_"), "Type": "Queue"})
+        self.assignment.define(DEFAULT_RULE)
+
+    def _system_audit(self) -> dict[str, Any]:
+        """Audit fields of records the org came with (made by its admin)."""
+        stamp = format_datetime(self.now())
+        return {"CreatedDate": stamp, "LastModifiedDate": stamp, "SystemModstamp": stamp,
+                "CreatedById": ADMIN_ID_18, "LastModifiedById": ADMIN_ID_18, "IsDeleted": 0}
+
+    def _store_system_row(self, type_name: str, row: dict[str, Any]) -> None:
+        """Insert or replace a setup record (User, Group, AssignmentRule)."""
+        obj = self.catalog.sobject(type_name)
+        existing = self._select_by_id(obj, row["Id"], '"CreatedDate"')
+        audit = self._system_audit()
+        if existing is None:
+            self._insert_row(obj, audit | row)
+        else:
+            audit.pop("CreatedDate")
+            self._write_row(obj, audit | row)
+
+    def _resolve_owner(self, name: str) -> str | None:
+        """A user or queue by id, queue name or username."""
+        normalized = normalize_id(name)
+        for type_name, column in (("Group", "Name"), ("User", "Username")):
+            obj = self.catalog.sobject(type_name)
+            if normalized and normalized.startswith(obj.key_prefix):
+                found = self._select_by_id(obj, normalized, '"Id"')
+            else:
+                found = self.conn.execute(
+                    f'SELECT "Id" FROM "{obj.name}" WHERE "{column}" = ? AND "IsDeleted" = 0',
+                    (name,)).fetchone()
+            if found:
+                return found[0]
+        return None
+
+    def _match_rows(self, type_name: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Live records for a match index (converted Leads are not candidates)."""
+        obj = self.catalog.sobject(type_name)
+        columns = ", ".join(f'"{name}"' for name in ["Id", *fields] if obj.field(name))
+        extra = ' AND "IsConverted" = 0' if obj.name == "Lead" else ""
+        for row in self.conn.execute(
+                f'SELECT {columns} FROM "{obj.name}" WHERE "IsDeleted" = 0{extra}'):
+            yield dict(row)
+
+    def _account_name(self, account_id: Any) -> Any:
+        if not account_id:
+            return None
+        found = self._select_by_id(self.catalog.sobject("Account"), str(account_id), '"Name"')
+        return found[0] if found else None
+
     def seed(self, data: dict[str, Any]) -> dict[str, list[str]]:
-        """Apply ``{"metadata": {...}, "duplicate_rules": {...}, "records": {Type: [..]}}``.
+        """Apply ``{"org", "metadata", "duplicate_rules", "assignment_rules", "records"}``.
+
+        ``"org": "bare"`` (or ``"default"``) first resets the org to that profile (keeping it
+        for later resets); ``duplicate_rules`` and ``assignment_rules`` take what the admin
+        calls take (docs/emulator-duplicate-rules.md).
 
         Seed records bypass createable checks (so IsConverted, ConvertedContactId or Id can be
         set) but not types; a record may carry ``"Id"``. Seeded records are created and owned
@@ -144,25 +238,40 @@ class SalesforceBackend:
         Returns the ids created per object.
         """
         with self.lock:
+            if data.get("org") and (_org(data["org"]) != self.org or data.get("reset")):
+                seed_file, self.seed_file = self.seed_file, None
+                try:
+                    self.reset(data["org"])
+                finally:
+                    self.seed_file = seed_file
             if data.get("metadata"):
                 self.catalog.extend(data["metadata"])
                 store.create_schema(self.conn, self.catalog)
-            for name, rule in data.get("duplicate_rules", {}).items():
-                self.set_duplicate_rule(name, **rule)
+                self.dupes.invalidate()
             created: dict[str, list[str]] = {}
             for type_name, rows in data.get("records", {}).items():
                 obj = self.sobject(type_name)
                 created[obj.name] = [self._seed_record(obj, row) for row in rows]
+            if data.get("duplicate_rules"):
+                self.configure_duplicate_rules(data["duplicate_rules"])
+            if data.get("assignment_rules"):
+                self.assignment.configure(data["assignment_rules"])
+            self.dupes.invalidate()
             return created
 
     def set_duplicate_rule(self, sobject: str, **options: Any) -> None:
-        """Turn a Lead or Contact email duplicate rule on or off (``active``, ``action``)."""
+        """Change one rule (by object or rule name): ``active``, ``action``, alerts, ..."""
+        self.configure_duplicate_rules({sobject: options})
+
+    def configure_duplicate_rules(self, spec: dict[str, Any]) -> None:
+        """Change, add or remove duplicate rules (see ``DuplicateManager.configure``)."""
         with self.lock:
-            rule = self.duplicate_rules.setdefault(sobject, DuplicateRule(sobject))
-            rule.active = bool(options.get("active", True))
-            rule.action = options.get("action", rule.action)
-            if "match_objects" in options:
-                rule.match_objects = tuple(options["match_objects"])
+            self.dupes.configure(spec)
+
+    def configure_assignment_rules(self, spec: dict[str, Any]) -> None:
+        """Define, activate or deactivate Lead assignment rules, set the default owner."""
+        with self.lock:
+            self.assignment.configure(spec)
 
     # ----------------------------------------------------------------- metadata
     def sobject(self, name: str) -> SObjectMeta:
@@ -172,20 +281,22 @@ class SalesforceBackend:
             raise not_found()
         return obj
 
-    def describe_global(self) -> dict[str, Any]:
-        """``GET /sobjects``."""
+    def describe_global(self, version: str | None = None) -> dict[str, Any]:
+        """``GET /sobjects`` (URLs in the request's API version)."""
+        version = version or self.api_version
         return {
             "encoding": "UTF-8",
             "maxBatchSize": 200,
-            "sobjects": [obj.summary(self.api_version) for obj in self.catalog.objects.values()],
+            "sobjects": [obj.summary(version) for obj in self.catalog.objects.values()],
         }
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str, version: str | None = None) -> dict[str, Any]:
         """``GET /sobjects/{Type}/describe``."""
-        return self.sobject(name).describe(self.api_version)
+        return self.sobject(name).describe(version or self.api_version)
 
     # ----------------------------------------------------------------- reads
-    def get(self, type_name: str, record_id: str, fields: list[str] | None = None) -> dict:
+    def get(self, type_name: str, record_id: str, fields: list[str] | None = None,
+            version: str | None = None) -> dict:
         """One record by id, all fields (or the named ones)."""
         with self.lock:
             obj = self.sobject(type_name)
@@ -194,10 +305,12 @@ class SalesforceBackend:
                 raise not_found() if row is None else ApiError.of(
                     404, "ENTITY_IS_DELETED", "entity is deleted", []
                 )
-            return self.render(obj, dict(row), fields)
+            return self.render(obj, dict(row), fields, version)
 
     def find_ids(self, obj: SObjectMeta, meta: FieldMeta, value: Any) -> list[str]:
         """Ids of live records whose field equals ``value`` (case-insensitive for text)."""
+        if isinstance(value, str) and printable(value) != value:
+            return []  # an unpaired surrogate: nothing stored can equal it
         rows = self.conn.execute(
             f'SELECT "Id" FROM "{obj.name}" WHERE "{meta.name}" = ? AND "IsDeleted" = 0',
             (value,),
@@ -205,20 +318,23 @@ class SalesforceBackend:
         return [row[0] for row in rows]
 
     def query(
-        self, text: str, *, include_deleted: bool = False, batch_size: int = PAGE_SIZE
+        self, text: str, *, include_deleted: bool = False, batch_size: int = PAGE_SIZE,
+        version: str | None = None,
     ) -> dict[str, Any]:
         """Run SOQL and return the first page, keeping the rest behind a locator."""
+        version = version or self.api_version
         with self.lock:
             self._check_content_document_link_filter(text)
             try:
                 result = soql.run_query(
                     self.conn, self.catalog, text, include_deleted=include_deleted,
-                    api_version=self.api_version,
+                    api_version=version,
                 )
             except soql.SoqlError as exc:
                 raise ApiError.of(400, exc.error_code, exc.message) from None
-            records = [self._base64_urls(result.sobject, rec) for rec in result.records]
-            cursor = QueryCursor(result.sobject, records, result.total_size)
+            records = [self._base64_urls(result.sobject, rec, version)
+                       for rec in result.records]
+            cursor = QueryCursor(result.sobject, records, result.total_size, version)
             return self._page(cursor, 0, batch_size)
 
     def query_more(self, locator: str, batch_size: int = PAGE_SIZE) -> dict[str, Any]:
@@ -243,7 +359,7 @@ class SalesforceBackend:
             self.cursors[locator] = cursor
             page["done"] = False
             page["nextRecordsUrl"] = (
-                f"/services/data/v{self.api_version}/query/{locator}-{offset + batch}"
+                f"/services/data/v{cursor.api_version}/query/{locator}-{offset + batch}"
             )
         elif locator:
             self.cursors.pop(locator, None)
@@ -252,7 +368,7 @@ class SalesforceBackend:
     @staticmethod
     def _check_content_document_link_filter(text: str) -> None:
         lowered = " ".join(text.lower().split())
-        if " from contentdocumentlink" not in lowered:
+        if not re.search(r"\bfrom contentdocumentlink\b", lowered):
             return
         where = lowered.partition(" where ")[2]
         if "linkedentityid" not in where and "contentdocumentid" not in where:
@@ -265,9 +381,16 @@ class SalesforceBackend:
 
     # ----------------------------------------------------------------- writes
     def create(
-        self, type_name: str, payload: dict[str, Any], *, allow_duplicates: bool = False
+        self, type_name: str, payload: dict[str, Any], *, allow_duplicates: bool = False,
+        options: WriteOptions | None = None,
     ) -> str:
-        """Insert one record; returns its 18-character id."""
+        """Insert one record; returns its 18-character id.
+
+        Runs the org's duplicate rules and (for Leads) an assignment rule as a REST create
+        with ``options``' headers does (no options: ``DEFAULT_OPTIONS``);
+        ``allow_duplicates`` is ``allowSave=true``.
+        """
+        options = options or _options(allow_duplicates)
         with self.lock:
             obj = self.sobject(type_name)
             if not obj.createable:
@@ -283,9 +406,11 @@ class SalesforceBackend:
             values = plan.validator.check(resolved, creating=True)
             values = self._normalize_references(plan, values)
             self._check_special(obj, values, None)
-            self._check_duplicates(obj, values, None, allow_duplicates)
+            row = plan.defaults | values
+            self._check_duplicates(obj, row, None, options, creating=True)
+            self._assign(obj, row, options, creating=True)
             record_id = make_id(obj.key_prefix, self._next_sequence(obj.key_prefix))
-            row = plan.defaults | values | self._audit(created=True) | {"Id": record_id}
+            row = row | self._audit(created=True) | {"Id": record_id}
             self._derive(obj, row)
             self._insert_row(obj, row)
             self._after_write(obj, row)
@@ -299,8 +424,10 @@ class SalesforceBackend:
         payload: dict[str, Any],
         *,
         allow_duplicates: bool = False,
+        options: WriteOptions | None = None,
     ) -> None:
-        """Update one record's given fields."""
+        """Update one record's given fields (duplicate and assignment rules as ``create``)."""
+        options = options or _options(allow_duplicates)
         with self.lock:
             obj = self.sobject(type_name)
             current = self._live_row(obj, record_id)
@@ -315,8 +442,10 @@ class SalesforceBackend:
             values = validator.check(resolved, creating=False, record_id=current["Id"])
             values = self._normalize_references(plan, values)
             self._check_special(obj, values, current)
-            self._check_duplicates(obj, values, current["Id"], allow_duplicates)
-            row = current | values | self._audit(created=False)
+            row = current | values
+            self._check_duplicates(obj, row, current["Id"], options, creating=False)
+            self._assign(obj, row, options, creating=False)
+            row = row | self._audit(created=False)
             self._derive(obj, row)
             self._write_row(obj, row)
             self._after_write(obj, row)
@@ -327,14 +456,15 @@ class SalesforceBackend:
         with self.lock:
             obj = self.sobject(type_name)
             current = self._live_row(obj, record_id)
-            self.conn.execute(
-                f'UPDATE "{obj.name}" SET "IsDeleted" = 1 WHERE "Id" = ?', (current["Id"],)
-            )
+            stamp = format_datetime(self.now())
+            deleted = ('"IsDeleted" = 1, "SystemModstamp" = ?, "LastModifiedDate" = ?, '
+                       '"LastModifiedById" = ?')
+            stamps = (stamp, stamp, USER_ID_18, current["Id"])
+            self.conn.execute(f'UPDATE "{obj.name}" SET {deleted} WHERE "Id" = ?', stamps)
+            self.dupes.removed(obj.name, current["Id"])
             if obj.name in {"ContentNote", "ContentDocument"}:
                 for twin in ("ContentNote", "ContentDocument"):
-                    self.conn.execute(
-                        f'UPDATE "{twin}" SET "IsDeleted" = 1 WHERE "Id" = ?', (current["Id"],)
-                    )
+                    self.conn.execute(f'UPDATE "{twin}" SET {deleted} WHERE "Id" = ?', stamps)
                 self.conn.execute(
                     'DELETE FROM "ContentDocumentLink" WHERE "ContentDocumentId" = ?',
                     (current["Id"],),
@@ -349,8 +479,10 @@ class SalesforceBackend:
         payload: dict[str, Any],
         *,
         allow_duplicates: bool = False,
+        options: WriteOptions | None = None,
     ) -> tuple[str, bool]:
         """Upsert by an external-id or idLookup field: (id, created)."""
+        options = options or _options(allow_duplicates)
         with self.lock:
             obj = self.sobject(type_name)
             meta = self.external_id_field(obj, field_name)
@@ -365,11 +497,11 @@ class SalesforceBackend:
                     "A user-specified external ID matches more than one record during an upsert.",
                 )], status=300)
             if matches:
-                self.update(obj.name, matches[0], body, allow_duplicates=allow_duplicates)
+                self.update(obj.name, matches[0], body, options=options)
                 return normalize_id(matches[0]) or matches[0], False
             if meta.name != "Id" and value not in (None, ""):
                 body[meta.name] = value
-            return self.create(obj.name, body, allow_duplicates=allow_duplicates), True
+            return self.create(obj.name, body, options=options), True
 
     def external_id_field(self, obj: SObjectMeta, field_name: str) -> FieldMeta:
         """The upsert key field, which must be an external id, idLookup, or Id."""
@@ -391,14 +523,17 @@ class SalesforceBackend:
                 self.counters.created, self.counters.updated, self.counters.deleted,
                 {k: dict(v) for k, v in self.counters.by_object.items()},
             ))
+            mark = self.dupes.mark()
             try:
                 yield
             except BaseException:
                 self.conn.execute("ROLLBACK TO tx")
                 self.conn.execute("RELEASE tx")
                 self.sequences, self.counters = saved
+                self.dupes.release(mark, undo=True)
                 raise
             self.conn.execute("RELEASE tx")
+            self.dupes.release(mark, undo=False)
 
     @contextlib.contextmanager
     def record_operation(self) -> Iterator[None]:
@@ -433,19 +568,21 @@ class SalesforceBackend:
         with self.lock:
             lead_obj = self.sobject("Lead")
             lead = self._live_row(lead_obj, lead_id)
+            internal = WriteOptions(DuplicateHeader(allow_save=True), auto_assign="FALSE")
             if not account_id:
-                account_id = self.create("Account", {"Name": lead["Company"]})
+                account_id = self.create("Account", {"Name": lead["Company"]}, options=internal)
             if not contact_id:
                 contact_id = self.create("Contact", {
                     "FirstName": lead["FirstName"], "LastName": lead["LastName"],
                     "Email": lead["Email"], "AccountId": account_id,
-                })
+                }, options=internal)
             row = lead | {
                 "IsConverted": 1, "ConvertedContactId": normalize_id(contact_id),
                 "ConvertedAccountId": normalize_id(account_id),
                 "ConvertedDate": self.now().date().isoformat(), "Status": "Closed - Converted",
             } | self._audit(created=False)
             self._write_row(lead_obj, row)
+            self.dupes.removed("Lead", row["Id"])
             return {"lead_id": row["Id"], "contact_id": row["ConvertedContactId"],
                     "account_id": row["ConvertedAccountId"]}
 
@@ -620,58 +757,42 @@ class SalesforceBackend:
                     [],
                 )])
 
-    def _check_duplicates(
-        self, obj: SObjectMeta, values: dict[str, Any], own_id: str | None, allow: bool
-    ) -> None:
-        rule = self.duplicate_rules.get(obj.name)
-        email = values.get("Email")
-        if rule is None or not rule.active or not email:
+    def _check_duplicates(self, obj: SObjectMeta, row: dict[str, Any], own_id: str | None,
+                          options: WriteOptions, *, creating: bool) -> None:
+        """The org's duplicate rules; DUPLICATES_DETECTED as the real service answers it."""
+        if not self.dupes.rules:
             return
-        matches = []
-        for other in rule.match_objects:
-            other_obj = self.catalog.sobject(other)
-            extra = ' AND "IsConverted" = 0' if other == "Lead" else ""
-            rows = self.conn.execute(
-                f'SELECT "Id" FROM "{other_obj.name}" WHERE "Email" = ? AND "IsDeleted" = 0{extra}',
-                (email,),
-            ).fetchall()
-            matches += [(other_obj.name, row[0]) for row in rows if row[0] != own_id]
-        if not matches or (allow and rule.action == "allow"):
-            return
-        raise RecordFailure([self._duplicate_error(obj.name, rule, matches)])
+        try:
+            self.dupes.check(obj.name, row, own_id, creating=creating,
+                             header=options.duplicates)
+        except DuplicatesFound as found:
+            version = options.api_version or self.api_version
+            details = None
+            if options.duplicates.include_record_details:
+                def details(type_name: str, record_id: str) -> dict[str, Any]:
+                    return self.get(type_name, record_id, version=version)
+            raise RecordFailure([duplicate_error(
+                found.rule, found.matches, found.allow_save, key=self.duplicate_key,
+                url=lambda type_name, record_id: self._url(type_name, record_id, version),
+                details=details,
+            )]) from None
 
-    def _duplicate_error(
-        self, sobject: str, rule: DuplicateRule, matches: list[tuple[str, str]]
-    ) -> dict[str, Any]:
-        message = DUPLICATE_MESSAGES.get(sobject, "Use one of these records?")
-        by_type: dict[str, list[str]] = {}
-        for type_name, record_id in matches:
-            by_type.setdefault(type_name, []).append(record_id)
-        result = {
-            "allowSave": rule.action == "allow",
-            "duplicateRule": f"Standard_{sobject}_Duplicate_Rule",
-            "duplicateRuleEntityType": sobject,
-            "errorMessage": message,
-            "matchResults": [
-                {
-                    "entityType": type_name, "errors": [], "matchEngine": "FuzzyMatchEngine",
-                    "matchRecords": [
-                        {"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
-                         "record": {"attributes": {"type": type_name, "url": self._url(
-                             type_name, record_id)}, "Id": record_id}}
-                        for record_id in ids
-                    ],
-                    "rule": f"Standard_{type_name}_Match_Rule_v1_0", "size": len(ids),
-                    "success": True,
-                }
-                for type_name, ids in by_type.items()
-            ],
-        }
-        return {self.duplicate_key: result, "errorCode": "DUPLICATES_DETECTED",
-                "message": message, "fields": []}
+    def _assign(self, obj: SObjectMeta, row: dict[str, Any], options: WriteOptions, *,
+                creating: bool) -> None:
+        """Run the Lead assignment rule the ``Sforce-Auto-Assign`` value asks for."""
+        if obj.name != "Lead":
+            return
+        rule = self.assignment.choose(options.auto_assign, creating=creating)
+        if rule is not None:
+            row["OwnerId"] = self.assignment.owner(rule, row)
 
     def _after_write(self, obj: SObjectMeta, row: dict[str, Any]) -> None:
-        """Keep ContentDocument in step with its ContentNote (they share the 069 id)."""
+        """Keep match indexes and ContentDocument (a ContentNote's 069 twin) in step."""
+        if obj.name in self.dupes.indexes:
+            if row.get("IsConverted"):
+                self.dupes.removed(obj.name, row["Id"])
+            else:
+                self.dupes.written(obj.name, row)
         if obj.name != "ContentNote":
             return
         doc = self.catalog.sobject("ContentDocument")
@@ -722,31 +843,49 @@ class SalesforceBackend:
         self._after_write(obj, row)
         return record_id
 
-    def _url(self, type_name: str, record_id: str) -> str:
-        return f"/services/data/v{self.api_version}/sobjects/{type_name}/{record_id}"
+    def _url(self, type_name: str, record_id: str, version: str | None = None) -> str:
+        return (f"/services/data/v{version or self.api_version}/sobjects/{type_name}/"
+                f"{record_id}")
 
-    def _base64_urls(self, sobject: str, record: dict[str, Any]) -> dict[str, Any]:
+    def _base64_urls(self, sobject: str, record: dict[str, Any],
+                     version: str | None = None) -> dict[str, Any]:
         obj = self.catalog.sobject(sobject)
         for meta in obj.fields.values():
             if meta.type == "base64" and record.get(meta.name) is not None:
-                record[meta.name] = f"{self._url(obj.name, record['Id'])}/{meta.name}"
+                record[meta.name] = f"{self._url(obj.name, record['Id'], version)}/{meta.name}"
         return record
 
     def render(
-        self, obj: SObjectMeta, row: dict[str, Any], fields: list[str] | None = None
+        self, obj: SObjectMeta, row: dict[str, Any], fields: list[str] | None = None,
+        version: str | None = None,
     ) -> dict[str, Any]:
         """A stored row as REST JSON (attributes first, every field, typed)."""
         metas = list(obj.fields.values())
         if fields:
             metas = [m for m in (obj.field(f.strip()) for f in fields) if m is not None]
-        record: dict[str, Any] = {
-            "attributes": {"type": obj.name, "url": self._url(obj.name, row["Id"])}
-        }
+        url = self._url(obj.name, row["Id"], version)
+        record: dict[str, Any] = {"attributes": {"type": obj.name, "url": url}}
         for meta in metas:
             value = row.get(meta.name)
             if value is not None and meta.type == "boolean":
                 value = bool(value)
             elif value is not None and meta.type == "base64":
-                value = f"{self._url(obj.name, row['Id'])}/{meta.name}"
+                value = f"{url}/{meta.name}"
             record[meta.name] = value
         return record
+
+
+def _org(name: str) -> str:
+    """A known org profile name."""
+    if name not in ORGS:
+        raise ValueError(f"org must be one of {ORGS}, not {name!r}")
+    return name
+
+
+def _options(allow_duplicates: bool) -> WriteOptions:
+    if not allow_duplicates:
+        return DEFAULT_OPTIONS
+    return WriteOptions(DuplicateHeader(allow_save=True), auto_assign="FALSE")
+
+
+DEFAULT_OPTIONS = WriteOptions(auto_assign="FALSE")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aimdoc_emulators.salesforce.bulk import BulkIngest
+from aimdoc_emulators.salesforce.duplicates import DuplicateHeader
 from aimdoc_emulators.salesforce.errors import (
     ApiError,
     RecordFailure,
@@ -15,7 +16,7 @@ from aimdoc_emulators.salesforce.errors import (
     not_found,
     record_error,
 )
-from aimdoc_emulators.salesforce.models import PAGE_SIZE
+from aimdoc_emulators.salesforce.models import PAGE_SIZE, WriteOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,11 +54,17 @@ class ApiRequest:
     @property
     def allow_duplicates(self) -> bool:
         """``Sforce-Duplicate-Rule-Header: allowSave=true`` (``;``-separated, any case)."""
-        raw = self.header("Sforce-Duplicate-Rule-Header") or ""
-        options = dict(
-            part.strip().lower().split("=", 1) for part in raw.split(";") if "=" in part
-        )
-        return options.get("allowsave", "false").strip() == "true"
+        return self.duplicate_header.allow_save
+
+    @property
+    def duplicate_header(self) -> DuplicateHeader:
+        """``Sforce-Duplicate-Rule-Header``, parsed."""
+        return DuplicateHeader.parse(self.header("Sforce-Duplicate-Rule-Header"))
+
+    def write_options(self) -> WriteOptions:
+        """The duplicate-rule and assignment-rule headers, and the API version."""
+        return WriteOptions(self.duplicate_header, self.header("Sforce-Auto-Assign"),
+                            self.version)
 
 
 @dataclass
@@ -103,19 +110,13 @@ class SalesforceResponses:
         )
 
     # ---------------------------------------------------------------- resources
-    def resources(self, request: ApiRequest) -> ApiResponse:
-        """``GET /services/data/vXX.X``: the resource directory."""
-        base = f"/services/data/v{request.version}"
-        names = ["sobjects", "query", "queryAll", "composite", "limits"]
-        return ApiResponse(200, {name: f"{base}/{name}" for name in names})
-
-    def describe_global(self, _request: ApiRequest) -> ApiResponse:
+    def describe_global(self, request: ApiRequest) -> ApiResponse:
         """Global describe."""
-        return ApiResponse(200, self.backend.describe_global())
+        return ApiResponse(200, self.backend.describe_global(request.version))
 
     def describe(self, request: ApiRequest) -> ApiResponse:
         """Per-object describe."""
-        return ApiResponse(200, self.backend.describe(request.args["sobject"]))
+        return ApiResponse(200, self.backend.describe(request.args["sobject"], request.version))
 
     def sobject_info(self, request: ApiRequest) -> ApiResponse:
         """``GET /sobjects/{Type}``: basic information."""
@@ -132,7 +133,7 @@ class SalesforceResponses:
         """``POST /sobjects/{Type}`` -> 201."""
         body = self._object_body(request)
         record_id = self.backend.create(
-            request.args["sobject"], body, allow_duplicates=request.allow_duplicates
+            request.args["sobject"], body, options=request.write_options()
         )
         return ApiResponse(
             201, {"id": record_id, "success": True, "errors": []},
@@ -144,7 +145,7 @@ class SalesforceResponses:
         fields = request.params.get("fields")
         record = self.backend.get(
             request.args["sobject"], request.args["record_id"],
-            fields.split(",") if fields else None,
+            fields.split(",") if fields else None, version=request.version,
         )
         return ApiResponse(200, record)
 
@@ -159,7 +160,7 @@ class SalesforceResponses:
         """``PATCH /sobjects/{Type}/{Id}`` -> 204."""
         self.backend.update(
             request.args["sobject"], request.args["record_id"], self._object_body(request),
-            allow_duplicates=request.allow_duplicates,
+            options=request.write_options(),
         )
         return ApiResponse(204)
 
@@ -183,7 +184,8 @@ class SalesforceResponses:
             raise not_found()
         if len(ids) > 1:
             return ApiResponse(300, [self._url(request, i) for i in ids])
-        return ApiResponse(200, self.backend.get(request.args["sobject"], ids[0]))
+        return ApiResponse(200, self.backend.get(request.args["sobject"], ids[0],
+                                                 version=request.version))
 
     def delete_external(self, request: ApiRequest) -> ApiResponse:
         """``DELETE /sobjects/{Type}/{Field}/{Value}``."""
@@ -209,7 +211,7 @@ class SalesforceResponses:
             )
         record_id, created = self.backend.upsert(
             request.args["sobject"], field_name, value, body,
-            allow_duplicates=request.allow_duplicates,
+            options=request.write_options(),
         )
         return ApiResponse(
             201 if created else 200,
@@ -220,16 +222,14 @@ class SalesforceResponses:
     def collections_create(self, request: ApiRequest) -> ApiResponse:
         """``POST /composite/sobjects``: create up to 200 records, results in order."""
         records, all_or_none = self._collection_body(request)
-        allow_duplicates = request.allow_duplicates
+        options = request.write_options()
 
         def create(record: dict[str, Any]) -> dict[str, Any]:
             if record.get("id") or record.get("Id"):
                 raise RecordFailure([record_error(
                     "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
                 )])
-            record_id = self.backend.create(
-                self._record_type(record), record, allow_duplicates=allow_duplicates
-            )
+            record_id = self.backend.create(self._record_type(record), record, options=options)
             return {"id": record_id, "success": True, "errors": []}
 
         return self._run_collection(records, all_or_none, create, "insert")
@@ -237,6 +237,7 @@ class SalesforceResponses:
     def collections_update(self, request: ApiRequest) -> ApiResponse:
         """``PATCH /composite/sobjects``: update records carrying ``id``."""
         records, all_or_none = self._collection_body(request)
+        options = request.write_options()
 
         def update(record: dict[str, Any]) -> dict[str, Any]:
             record_id = record.get("id") or record.get("Id")
@@ -245,10 +246,7 @@ class SalesforceResponses:
                     "MISSING_ARGUMENT", "Id not specified in an update call", []
                 )])
             body = {k: v for k, v in record.items() if k not in {"id", "Id"}}
-            self.backend.update(
-                self._record_type(record), record_id, body,
-                allow_duplicates=request.allow_duplicates,
-            )
+            self.backend.update(self._record_type(record), record_id, body, options=options)
             return {"id": self._id18(record_id), "success": True, "errors": []}
 
         return self._run_collection(records, all_or_none, update, "update")
@@ -261,6 +259,7 @@ class SalesforceResponses:
         keys = [self._key_value(record, meta.name) for record in records]
         repeated = {k.casefold() for k in keys if k and [x.casefold() for x in keys if x].count(
             k.casefold()) > 1}
+        options = request.write_options()
 
         def upsert(record: dict[str, Any]) -> dict[str, Any]:
             if self._record_type(record).lower() != obj.name.lower():
@@ -273,9 +272,8 @@ class SalesforceResponses:
                     "DUPLICATE_VALUE", f"Duplicate external id specified: {value}", [meta.name]
                 )])
             body = {k: v for k, v in record.items() if k.lower() != meta.name.lower()}
-            record_id, created = self.backend.upsert(
-                obj.name, meta.name, value, body, allow_duplicates=request.allow_duplicates
-            )
+            record_id, created = self.backend.upsert(obj.name, meta.name, value, body,
+                                                     options=options)
             return {"id": record_id, "success": True, "errors": [], "created": created}
 
         return self._run_collection(records, all_or_none, upsert, "upsert")
@@ -308,7 +306,8 @@ class SalesforceResponses:
         results = []
         for record_id in ids:
             try:
-                results.append(self.backend.get(request.args["sobject"], record_id, fields))
+                results.append(self.backend.get(request.args["sobject"], record_id, fields,
+                                                version=request.version))
             except ApiError:
                 results.append(None)
         return ApiResponse(200, results)
@@ -322,7 +321,7 @@ class SalesforceResponses:
     ) -> ApiResponse:
         results: list[dict[str, Any]] = []
         try:
-            with self.backend.transaction():
+            with self.backend.transaction(), self.backend.dupes.batch():
                 for item in items:
                     results.append(self._one(item, operation, kind))
                 if all_or_none and any(not r["success"] for r in results):
@@ -354,11 +353,11 @@ class SalesforceResponses:
                 result = {"id": self._id18(record_id), **result}
             return result
 
-    @staticmethod
-    def _collection_error(error: dict[str, Any]) -> dict[str, Any]:
+    def _collection_error(self, error: dict[str, Any]) -> dict[str, Any]:
+        """A per-record error as Collections render it (no duplicate result, ``statusCode``)."""
         rendered = as_collection_error(error)
-        rendered.pop("duplicateResut", None)
-        rendered.pop("duplicateResult", None)
+        for key in ("duplicateResut", "duplicateResult", self.backend.duplicate_key):
+            rendered.pop(key, None)
         return rendered
 
     # ---------------------------------------------------------------- query
@@ -380,7 +379,8 @@ class SalesforceResponses:
         if not text:
             raise ApiError.of(400, "MALFORMED_QUERY", "A query string has to be specified")
         page = self.backend.query(
-            text, include_deleted=include_deleted, batch_size=self._batch_size(request)
+            text, include_deleted=include_deleted, batch_size=self._batch_size(request),
+            version=request.version,
         )
         return ApiResponse(200, page)
 

@@ -2,20 +2,30 @@
 
 Supported (spec §5.1): ``SELECT`` field paths (parent relationships such as ``Account.Name`` or
 ``Account.Owner.Name``) or ``COUNT()`` alone (or ``COUNT(field) [alias]``, one AggregateResult);
-``FROM`` one object; ``WHERE`` with ``= != < <= > >=``, ``[NOT] IN (...)``, ``LIKE``, ``AND``,
-``OR``, ``NOT`` and parentheses; literals: strings, numbers, ``TRUE``/``FALSE``, ``NULL``, dates,
-datetimes, ``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n``, ``NEXT_N_DAYS:n``,
-``N_DAYS_AGO:n`` (days in UTC); ``ORDER BY`` with ``ASC``/``DESC`` and ``NULLS FIRST``/``LAST``;
-``LIMIT``; ``OFFSET`` (at most 2,000). Filters use two-valued logic as Salesforce does:
-``Email != 'x'`` and ``Email NOT IN ('x')`` include rows whose Email is null.
+parent-to-child subqueries in the SELECT list (``SELECT Id, (SELECT Id FROM Contacts WHERE ...
+ORDER BY ... LIMIT n) FROM Account``; the relationship names come from describe's
+``childRelationships``; each record carries ``{"totalSize", "done": true, "records"}`` or null
+when it has no children; LIMIT applies per parent); ``FROM`` one object; ``WHERE`` with
+``= != < <= > >=``, ``[NOT] IN (...)``, ``LIKE``, ``AND``, ``OR``, ``NOT`` and parentheses;
+literals: strings, numbers, ``TRUE``/``FALSE``, ``NULL``, dates, datetimes and every date
+literal: ``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_90_DAYS``, ``NEXT_90_DAYS``,
+``THIS_/LAST_/NEXT_`` + ``WEEK``, ``MONTH``, ``QUARTER``, ``YEAR``, ``FISCAL_QUARTER``,
+``FISCAL_YEAR``, and ``LAST_N_``/``NEXT_N_``/``N_..._AGO`` + ``DAYS``, ``WEEKS``, ``MONTHS``,
+``QUARTERS``, ``YEARS``, ``FISCAL_QUARTERS``, ``FISCAL_YEARS`` (``:n``). Ranges are computed in
+UTC for an en_US user: weeks start on Sunday, the fiscal year is the calendar year (the
+default), ``LAST_N_DAYS:n`` includes today while ``LAST_N_WEEKS/MONTHS/QUARTERS/YEARS:n`` are the
+n whole periods before the current one. ``ORDER BY`` with ``ASC``/``DESC`` and ``NULLS FIRST``/
+``LAST``; ``LIMIT``; ``OFFSET`` (at most 2,000). Filters use two-valued logic as Salesforce
+does: ``Email != 'x'`` and ``Email NOT IN ('x')`` include rows whose Email is null.
 
 Not supported (all raise MALFORMED_QUERY; nothing is ignored): ``GROUP BY``, ``HAVING``,
 aggregates other than COUNT, functions (``toLabel``, ``FORMAT``, ``CALENDAR_YEAR``, ``FIELDS()``,
-...), child subqueries and semi-/anti-joins (``IN (SELECT ...)``), ``TYPEOF``, polymorphic
-relationship paths (``Who.Name``, ``What.Name``, ``Parent.Name``, ``LinkedEntity.Name``),
-``INCLUDES``/``EXCLUDES``, object aliases, ``WITH``, ``USING SCOPE``, ``FOR VIEW/REFERENCE/
-UPDATE``, bind variables, other date literals (``THIS_MONTH`` ...), ``NOT LIKE``. Multi-select
-picklists compare as plain strings.
+...), nested subqueries and semi-/anti-joins (``IN (SELECT ...)``), ``COUNT()`` or ``OFFSET`` in a
+subquery, ``TYPEOF``, polymorphic relationship paths (``Who.Name``, ``What.Name``,
+``Parent.Name``, ``LinkedEntity.Name``), ``INCLUDES``/``EXCLUDES``, object aliases, ``WITH``,
+``USING SCOPE``, ``FOR VIEW/REFERENCE/UPDATE``, bind variables, ``NOT LIKE``. Multi-select
+picklists compare as plain strings. Child records come back in one page (no
+``nextRecordsUrl`` inside a subquery).
 
 Errors carry Salesforce's codes: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, and also
 INVALID_QUERY_FILTER_OPERATOR (a malformed Id value, LIKE on a non-text field) and
@@ -24,9 +34,10 @@ NUMBER_OUTSIDE_VALID_RANGE (OFFSET above 2,000), as the real service answers.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,14 +54,23 @@ from aimdoc_emulators.salesforce.soql_parser import (
     Literal,
     Not,
     Query,
+    SubQuery,
     parse,
 )
 from aimdoc_emulators.salesforce.store import contains_pattern, folds_in_python
 
 if TYPE_CHECKING:
-    from aimdoc_emulators.salesforce.metadata import Catalog, FieldMeta, SObjectMeta
+    from aimdoc_emulators.salesforce.metadata import (
+        Catalog,
+        ChildRelationship,
+        FieldMeta,
+        SObjectMeta,
+    )
 
-__all__ = ["QueryResult", "SoqlError", "parse", "run_query", "to_sql"]
+__all__ = [
+    "QueryResult", "SoqlError", "date_literal_span", "parse", "run_query", "select_paths",
+    "to_sql",
+]
 
 MAX_RELATIONSHIP_HOPS = 5
 _NAMES_HINT = "Please reference your WSDL or the describe call for the appropriate names."
@@ -118,6 +138,18 @@ def run_query(
     return compiler.compile().run(conn, api_version)
 
 
+def select_paths(catalog: Catalog, soql: str) -> tuple[Query, list[tuple[str, str]]]:
+    """The parsed query and its selected ``(field path, field type)`` pairs.
+
+    Paths are in canonical case, e.g. ``("Account.Name", "string")``. Raises SoqlError for
+    a query that would not run (names are checked against metadata).
+    """
+    query = parse(soql)
+    compiler = _Compiler(catalog, query, False, datetime.now(UTC))
+    compiler.compile()
+    return query, [(column.path, column.meta.type) for column in compiler.select_columns()]
+
+
 def to_sql(
     catalog: Catalog, soql: str, *, include_deleted: bool = False, now: datetime | None = None
 ) -> tuple[str, list[Any]]:
@@ -156,6 +188,9 @@ class _Range:
     end: str
 
 
+_PARENT_IDS = object()  # stands for the parent ids (a JSON array) in a child plan's params
+
+
 @dataclass
 class _Plan:
     """Compiled SQL and what is needed to shape its rows."""
@@ -166,6 +201,7 @@ class _Plan:
     params: list[Any]
     columns: list[_Column]
     hops: list[_Hop]
+    children: list[_ChildPlan] = field(default_factory=list)
 
     def run(self, conn: sqlite3.Connection, api_version: str) -> QueryResult:
         rows = conn.execute(self.sql, self.params).fetchall()
@@ -178,18 +214,33 @@ class _Plan:
             stop = None if self.query.limit is None else start + self.query.limit
             records = [record][start:stop]
             return QueryResult(self.sobject, len(records), records)
-        records = [self.shape(row, api_version) for row in rows]
+        nested = [child.fetch(conn, [row[0] for row in rows], api_version)
+                  for child in self.children]
+        records = []
+        for row in rows:
+            extra = [(child.sub.position, child.key, found.get(row[0]))
+                     for child, found in zip(self.children, nested, strict=True)]
+            records.append(self.shape(row, api_version, extra))
         return QueryResult(self.sobject, len(records), records)
 
-    def shape(self, row: sqlite3.Row, api_version: str) -> dict[str, Any]:
-        """One record as JSON: attributes, then the selected fields in SELECT order."""
+    def shape(
+        self,
+        row: sqlite3.Row,
+        api_version: str,
+        children: list[tuple[int, str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """One record as JSON: attributes, then the selected fields (and subqueries) in order."""
         base = f"/services/data/v{api_version}/sobjects"
         record: dict[str, Any] = {
             "attributes": {"type": self.sobject, "url": f"{base}/{self.sobject}/{row[0]}"}
         }
         parent_ids = {hop.alias: row[1 + index] for index, hop in enumerate(self.hops)}
         first = 1 + len(self.hops)
+        pending = list(children or [])
         for index, column in enumerate(self.columns):
+            while pending and pending[0][0] <= index:
+                _, key, value = pending.pop(0)
+                record[key] = value
             container: dict[str, Any] | None = record
             for hop in column.hops:
                 assert container is not None
@@ -210,7 +261,35 @@ class _Plan:
                     break
             if container is not None:
                 container[column.meta.name] = _json_value(column.meta, row[first + index])
+        for _, key, value in pending:
+            record[key] = value
         return record
+
+
+@dataclass
+class _ChildPlan:
+    """A parent-to-child subquery: the child plan, run once for every parent of the page."""
+
+    sub: SubQuery
+    key: str
+    plan: _Plan
+
+    def fetch(
+        self, conn: sqlite3.Connection, parent_ids: list[str], api_version: str
+    ) -> dict[str, dict[str, Any]]:
+        """``{parent id: {"totalSize", "done", "records"}}`` for parents with children."""
+        if not parent_ids:
+            return {}
+        ids = json.dumps(parent_ids)
+        params = [ids if value is _PARENT_IDS else value for value in self.plan.params]
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        limit = self.sub.query.limit
+        for row in conn.execute(self.plan.sql, params):
+            records = grouped.setdefault(row[-1], [])
+            if limit is None or len(records) < limit:
+                records.append(self.plan.shape(row, api_version))
+        return {parent: {"totalSize": len(records), "done": True, "records": records}
+                for parent, records in grouped.items()}
 
 
 def _json_value(meta: FieldMeta, value: Any) -> Any:
@@ -230,13 +309,20 @@ class _Compiler:
     """Resolves names against metadata and builds parameterised SQL."""
 
     def __init__(
-        self, catalog: Catalog, query: Query, include_deleted: bool, now: datetime
+        self,
+        catalog: Catalog,
+        query: Query,
+        include_deleted: bool,
+        now: datetime,
+        parent: ChildRelationship | None = None,
     ) -> None:
         self.catalog = catalog
         self.query = query
         self.soql = query.source
         self.include_deleted = include_deleted
+        self.now = now
         self.today = now.astimezone(UTC).date()
+        self.parent = parent
         self.root = self.root_object()
         self.joins: dict[tuple[str, ...], _Hop] = {}
         self.join_sql: list[str] = []
@@ -262,6 +348,10 @@ class _Compiler:
         columns = self.select_columns()
         counted = self.resolve(query.count.field) if query.count and query.count.field else None
         where = self.condition(query.where) if query.where is not None else None
+        if self.parent is not None:
+            link = f't0."{self.parent.field.name}"'
+            parent_filter = f"{link} IN (SELECT value FROM json_each({self.param(_PARENT_IDS)}))"
+            where = f"({where}) AND {parent_filter}" if where else parent_filter
         order = self.order_by()
         filters = [] if self.include_deleted else ['t0."IsDeleted" IS NOT 1']
         if where:
@@ -278,8 +368,29 @@ class _Compiler:
         else:
             selected = ['t0."Id"', *(f'{hop.alias}."Id"' for hop in hops)]
             selected += [column.sql for column in columns]
-            sql = f"SELECT {', '.join(selected)} {tail} ORDER BY {order}{self.limit_sql()}"
-        return _Plan(query, self.root.name, sql, self.params, columns, hops)
+            if self.parent is not None:  # the link to the parent, last; LIMIT is per parent
+                selected.append(f't0."{self.parent.field.name}"')
+                sql = f"SELECT {', '.join(selected)} {tail} ORDER BY {order}"
+            else:
+                sql = f"SELECT {', '.join(selected)} {tail} ORDER BY {order}{self.limit_sql()}"
+        children = [self.child_plan(sub) for sub in query.subqueries]
+        return _Plan(query, self.root.name, sql, self.params, columns, hops, children)
+
+    def child_plan(self, sub: SubQuery) -> _ChildPlan:
+        """Compile ``(SELECT ... FROM Relationship)`` against the child object."""
+        relationship = self.root.child_relationship(sub.query.sobject)
+        if relationship is None:
+            raise self.error(
+                "INVALID_TYPE",
+                sub.query.sobject_pos,
+                f"Didn't understand relationship '{sub.query.sobject}' in FROM part of query "
+                "call. If you are attempting to use a custom relationship, be sure to append "
+                "the '__r' after the custom relationship name. " + _NAMES_HINT,
+            )
+        child_query = replace(sub.query, sobject=relationship.child)
+        compiler = _Compiler(self.catalog, child_query, self.include_deleted, self.now,
+                             parent=relationship)
+        return _ChildPlan(sub, str(relationship.name), compiler.compile())
 
     def limit_sql(self) -> str:
         if self.query.limit is None and self.query.offset is None:
@@ -547,18 +658,59 @@ class _Compiler:
         return normalised
 
     def date_range(self, literal: Literal, ftype: str) -> _Range:
-        name, days = literal.value  # type: ignore[misc]
-        today = self.today
-        one = timedelta(days=1)
-        start, end = {
-            "TODAY": (today, today + one),
-            "YESTERDAY": (today - one, today),
-            "TOMORROW": (today + one, today + 2 * one),
-            "LAST_N_DAYS": (today - days * one, today + one),
-            "NEXT_N_DAYS": (today + one, today + (days + 1) * one),
-            "N_DAYS_AGO": (today - days * one, today - (days - 1) * one),
-        }[name]
+        name, count = literal.value  # type: ignore[misc]
+        try:
+            start, end = date_literal_span(name, count, self.today)
+        except (ValueError, OverflowError):
+            raise self.error(
+                "MALFORMED_QUERY", literal.pos, f"date literal out of range: {literal.text}"
+            ) from None
         return _Range(_stored_day(start, ftype), _stored_day(end, ftype))
+
+
+_SHIFTS = {"THIS": 0, "LAST": -1, "NEXT": 1, "TODAY": 0, "YESTERDAY": -1, "TOMORROW": 1}
+_PERIOD_LITERAL = re.compile(r"(THIS|LAST|NEXT)_(WEEK|MONTH|QUARTER|YEAR)")
+_N_LITERAL = re.compile(r"(LAST|NEXT)_N_(DAY|WEEK|MONTH|QUARTER|YEAR)S")
+_AGO_LITERAL = re.compile(r"N_(DAY|WEEK|MONTH|QUARTER|YEAR)S_AGO")
+_MONTHS_IN = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+
+
+def date_literal_span(name: str, count: int, today: date) -> tuple[date, date]:
+    """``(first day, day after the last)`` of a SOQL date literal such as ``LAST_N_MONTHS:3``.
+
+    Weeks start on Sunday (en_US) and the fiscal year is the calendar year.
+    """
+    word = name.upper().replace("FISCAL_", "").replace("_90_DAYS", "_N_DAYS")
+    if "_90_" in name:
+        count = 90
+    if word in ("TODAY", "YESTERDAY", "TOMORROW"):
+        unit, first, last = "DAY", _SHIFTS[word], _SHIFTS[word] + 1
+    elif match := _PERIOD_LITERAL.fullmatch(word):
+        unit, first = match.group(2), _SHIFTS[match.group(1)]
+        last = first + 1
+    elif match := _N_LITERAL.fullmatch(word):
+        unit = match.group(2)
+        if match.group(1) == "NEXT":
+            first, last = 1, count + 1
+        else:  # LAST_N_DAYS includes today; the other units stop before the current period
+            first, last = -count, 1 if unit == "DAY" else 0
+    elif match := _AGO_LITERAL.fullmatch(word):
+        unit, first, last = match.group(1), -count, -count + 1
+    else:
+        raise ValueError(name)
+    return _period_start(unit, today, first), _period_start(unit, today, last)
+
+
+def _period_start(unit: str, today: date, shift: int) -> date:
+    """The first day of the period ``shift`` periods away from the one holding ``today``."""
+    if unit == "DAY":
+        return today + timedelta(days=shift)
+    if unit == "WEEK":
+        sunday = today - timedelta(days=(today.weekday() + 1) % 7)
+        return sunday + timedelta(weeks=shift)
+    size = _MONTHS_IN[unit]
+    index = today.year * 12 + (today.month - 1) // size * size + shift * size
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _stored_day(day: date, ftype: str) -> str:

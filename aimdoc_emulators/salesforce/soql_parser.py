@@ -27,8 +27,16 @@ from aimdoc_emulators.salesforce.soql_lexer import (
 MAX_OFFSET = 2000
 MAX_INT = 2_147_483_647
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
-DATE_FUNCTIONS = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
-DATE_N_FUNCTIONS = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"})
+_PERIODS = ("WEEK", "MONTH", "QUARTER", "YEAR", "FISCAL_QUARTER", "FISCAL_YEAR")
+_N_PERIODS = ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS", "FISCAL_YEARS")
+DATE_FUNCTIONS = frozenset(
+    {"TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"}
+    | {f"{when}_{period}" for when in ("THIS", "LAST", "NEXT") for period in _PERIODS}
+)
+DATE_N_FUNCTIONS = frozenset(
+    {f"{when}_N_{period}" for when in ("LAST", "NEXT") for period in _N_PERIODS}
+    | {f"N_{period}_AGO" for period in _N_PERIODS}
+)
 _CLAUSE_ENDS = ("WHERE", "ORDER", "LIMIT", "OFFSET")
 
 
@@ -120,6 +128,18 @@ class Count:
 
 
 @dataclass(frozen=True)
+class SubQuery:
+    """A parent-to-child subquery in the SELECT list: ``(SELECT ... FROM Contacts)``.
+
+    ``position`` is the number of plain fields before it, which places its key in records.
+    """
+
+    position: int
+    query: Query
+    pos: int
+
+
+@dataclass(frozen=True)
 class Query:
     """A parsed statement (``source`` is the text, for error messages)."""
 
@@ -132,6 +152,7 @@ class Query:
     order_by: tuple[OrderItem, ...]
     limit: int | None
     offset: int | None
+    subqueries: tuple[SubQuery, ...] = ()
 
 
 def parse(soql: str) -> Query:
@@ -179,17 +200,20 @@ class _Parser:
         return self.advance()
 
     # -- statement -----------------------------------------------------------------------
-    def query(self) -> Query:
-        self.expect_keyword("SELECT")
-        fields, count = self.select_list()
+    def query(self, *, nested: bool = False) -> Query:
+        start = self.expect_keyword("SELECT")
+        fields, count, subqueries = self.select_list(nested=nested)
         self.expect_keyword("FROM")
         sobject = self.identifier()
         where = self.condition() if self.accept_keyword("WHERE") else None
         order_by = self.order_by() if self.peek.keyword("ORDER") else ()
         limit = self.integer("LIMIT", MAX_INT)
         offset = self.integer("OFFSET", MAX_INT)
-        if self.peek.kind != EOF:
+        if not (self.peek.is_punct(")") if nested else self.peek.kind == EOF):
             raise self.unexpected()
+        if nested and (count is not None or offset is not None):
+            raise self.unexpected(start, "unsupported in a relationship subquery: COUNT() and "
+                                  "OFFSET (the emulator's SOQL subset)")
         if offset is not None and offset > MAX_OFFSET:
             raise SoqlError(
                 "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
@@ -201,17 +225,31 @@ class _Parser:
                 f"Ordered field must be grouped or aggregated: {order_by[0].field.text}",
             )
         return Query(
-            self.soql, fields, count, sobject.text, sobject.pos, where, order_by, limit, offset
+            self.soql, fields, count, sobject.text, sobject.pos, where, order_by, limit, offset,
+            subqueries,
         )
 
-    def select_list(self) -> tuple[tuple[FieldRef, ...], Count | None]:
+    def select_list(
+        self, *, nested: bool = False
+    ) -> tuple[tuple[FieldRef, ...], Count | None, tuple[SubQuery, ...]]:
         if self.peek.keyword("COUNT") and self.tokens[self.index + 1].is_punct("("):
-            return (), self.count()
-        fields = [self.field_ref()]
-        while self.peek.is_punct(","):
+            return (), self.count(), ()
+        fields: list[FieldRef] = []
+        subqueries: list[SubQuery] = []
+        while True:
+            if self.peek.is_punct("(") and self.tokens[self.index + 1].keyword("SELECT"):
+                opening = self.advance()
+                if nested:
+                    raise self.unexpected(opening, "unexpected token: '(' (a relationship "
+                                          "subquery cannot contain another)")
+                inner = self.query(nested=True)
+                self.expect_punct(")")
+                subqueries.append(SubQuery(len(fields), inner, opening.pos))
+            else:
+                fields.append(self.field_ref())
+            if not self.peek.is_punct(","):
+                return tuple(fields), None, tuple(subqueries)
             self.advance()
-            fields.append(self.field_ref())
-        return tuple(fields), None
 
     def count(self) -> Count:
         start = self.advance()

@@ -38,6 +38,8 @@ _NOTE_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\s*(/?)>")
 _NOTE_TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\s*/?>")
 _LAST_SPLIT: tuple[str, list[str], list[str]] | None = None
 _NOTE_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#\d{1,7});")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NOTE_CONTENT_ERROR = (
     "Note can't be saved because it contains HTML tags or unescaped characters that are not "
     "allowed in a Note."
@@ -175,12 +177,35 @@ class RecordValidator:
             raise RecordFailure(errors)
         errors = self._required_errors(values, creating=creating)
         for meta, value in values.values():
-            if value is not None:
-                errors.extend(self._value_errors(meta, value, record_id))
+            if value is None:
+                continue
+            if (type(value) is str and not value.isascii()) or meta.type == "url":
+                text_error = self._text_error(meta, value)
+                if text_error:
+                    errors.append(text_error)
+                    continue
+            errors.extend(self._value_errors(meta, value, record_id))
         errors.extend(self._rule_errors(values))
         if errors:
             raise RecordFailure(errors)
         return {name: value for name, (_, value) in values.items()}
+
+    @staticmethod
+    def _text_error(meta: FieldMeta, value: Any) -> dict[str, Any] | None:
+        """Text the service cannot store [U: the message].
+
+        An unpaired surrogate in any field, or a control character in a URL.
+        """
+        text = str(value)
+        if _SURROGATE.search(text):
+            return record_error(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{meta.label}: value contains an invalid character (unpaired surrogate)",
+                [meta.name])
+        if meta.type == "url" and _URL_CONTROL.search(text):
+            return record_error("FIELD_INTEGRITY_EXCEPTION",
+                                f"{meta.label}: invalid URL (control character)", [meta.name])
+        return None
 
     def _rule_errors(self, values: dict[str, tuple[FieldMeta, Any]]) -> list[dict[str, Any]]:
         """The org's validation rules (evaluated on the fields the call sets)."""

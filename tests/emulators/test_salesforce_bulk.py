@@ -405,14 +405,17 @@ def test_per_record_faults_and_duplicate_rules(sf, salesforce_emulator):
     assert [r["sf__Error"].split(":")[0] for r in failed] == ["UNABLE_TO_LOCK_ROW"]
     assert salesforce_emulator.backend.count("Lead") == 2
 
-    salesforce_emulator.set_duplicate_rules({"Lead": {"active": True, "action": "allow"}})
-    duplicate = [{"LastName": "Again", "Company": "Acme", "Email": "LEAD0@acme.com"}]
+    # the default org's standard Lead rule: same last name and email, first names blank
+    duplicate = [{"LastName": "Lead0", "Company": "Acme", "Email": "LEAD0@acme.com"}]
     result = sf.bulk2.Lead.insert(records=duplicate, wait=WAIT)
     failed = rows(sf.bulk2.Lead.get_failed_records(result[0]["job_id"]))
     assert failed[0]["sf__Error"] == "DUPLICATES_DETECTED:Use one of these records?:--"
     salesforce_emulator.configure(bulk_allow_duplicates=True)
     result = sf.bulk2.Lead.insert(records=duplicate, wait=WAIT)
     assert result[0]["numberRecordsFailed"] == 0
+    salesforce_emulator.set_duplicate_rules({"Lead": {"action": "block"}})
+    result = sf.bulk2.Lead.insert(records=duplicate, wait=WAIT)
+    assert result[0]["numberRecordsFailed"] == 1  # Block refuses whatever the setting says
 
 
 def test_ten_thousand_records_in_one_job(sf, salesforce_emulator):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from simple_salesforce import format_external_id, format_soql
 from simple_salesforce.exceptions import (
@@ -317,3 +319,49 @@ def test_record_page_renders(sf, salesforce_emulator):
     page = raw(salesforce_emulator, "GET", f"/lightning/r/Lead/{lead_id}/view")
     assert page.status_code == 200
     assert "&lt;b&gt;Page&lt;/b&gt;" in page.text
+
+
+def test_built_in_users_carry_audit_fields(sf):
+    soql = ("SELECT Id, CreatedDate, LastModifiedDate, SystemModstamp, CreatedById, "
+            "LastModifiedById, IsDeleted FROM User WHERE SystemModstamp > 2000-01-01T00:00:00Z")
+    users = sf.query(soql)["records"]
+    assert len(users) >= 2
+    for user in users:
+        assert all(user[key] is not None for key in user if key != "attributes")
+        assert user["IsDeleted"] is False
+
+
+def test_delete_bumps_the_modstamps(sf):
+    lead_id = sf.Lead.create({"LastName": "Gone", "Company": "Acme"})["id"]
+    before = sf.Lead.get(lead_id)
+    time.sleep(0.01)
+    sf.Lead.delete(lead_id)
+    soql = f"SELECT SystemModstamp, LastModifiedDate, IsDeleted FROM Lead WHERE Id = '{lead_id}'"
+    (after,) = sf.query_all(soql, include_deleted=True)["records"]
+    assert after["IsDeleted"] is True
+    assert after["SystemModstamp"] > before["SystemModstamp"]
+    assert after["LastModifiedDate"] > before["LastModifiedDate"]
+
+
+@pytest.mark.parametrize("version", ["60.0", "61.0"])
+def test_urls_carry_the_requested_version(sf, salesforce_emulator, version):
+    headers = {"Authorization": f"Bearer {sf.session_id}", "Sforce-Query-Options": "batchSize=200"}
+    base = f"/services/data/v{version}"
+    for start in (0, 200):
+        body = {"allOrNone": False, "records": [lead(i) for i in range(start, start + 200)]}
+        raw(salesforce_emulator, "POST", f"{base}/composite/sobjects", headers=headers, json=body)
+    page = raw(salesforce_emulator, "GET", f"{base}/query", headers=headers,
+               params={"q": "SELECT Id FROM Lead"}).json()
+    assert page["nextRecordsUrl"].startswith(f"{base}/query/01g")
+    assert page["records"][0]["attributes"]["url"].startswith(f"{base}/sobjects/Lead/")
+    more = raw(salesforce_emulator, "GET", page["nextRecordsUrl"], headers=headers).json()
+    assert more["records"][0]["attributes"]["url"].startswith(f"{base}/sobjects/Lead/")
+    record_id = page["records"][0]["Id"]
+    record = raw(salesforce_emulator, "GET", f"{base}/sobjects/Lead/{record_id}",
+                 headers=headers).json()
+    assert record["attributes"]["url"] == f"{base}/sobjects/Lead/{record_id}"
+    describe = raw(salesforce_emulator, "GET", f"{base}/sobjects/Lead/describe",
+                   headers=headers).json()
+    assert describe["urls"]["describe"] == f"{base}/sobjects/Lead/describe"
+    listing = raw(salesforce_emulator, "GET", f"{base}/sobjects", headers=headers).json()
+    assert listing["sobjects"][0]["urls"]["sobject"].startswith(f"{base}/sobjects/")

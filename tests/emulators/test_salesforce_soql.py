@@ -12,6 +12,7 @@ from aimdoc_emulators.salesforce.metadata import Catalog
 from aimdoc_emulators.salesforce.soql import (
     QueryResult,
     SoqlError,
+    date_literal_span,
     parse,
     run_query,
     to_sql,
@@ -532,6 +533,137 @@ def test_date_functions_use_utc_days(conn, catalog, condition, expected):
     assert where(conn, catalog, condition) == expected
 
 
+# NOW is Sunday 2024-03-10: this week is 10-16 March (weeks start on Sunday), this quarter Q1.
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("Aimdoc_Last_Conversation__c = THIS_WEEK", {L_NULL}),
+        ("Aimdoc_Last_Conversation__c = LAST_WEEK", set()),
+        ("Aimdoc_Last_Conversation__c = NEXT_WEEK", set()),
+        ("Aimdoc_Last_Conversation__c = LAST_N_WEEKS:2", {L_JD, L_OBRIEN}),
+        ("Aimdoc_Last_Conversation__c = N_WEEKS_AGO:2", {L_JD, L_OBRIEN}),
+        ("Aimdoc_Last_Conversation__c = THIS_MONTH", {L_JD, L_OBRIEN, L_NULL}),
+        ("Aimdoc_Last_Conversation__c < THIS_WEEK", {L_JD, L_OBRIEN}),
+        ("Aimdoc_Last_Conversation__c > LAST_WEEK", {L_NULL}),
+        ("ConvertedDate = THIS_WEEK", set()),
+        ("ConvertedDate = LAST_WEEK", {L_NULL}),
+        ("ConvertedDate = THIS_MONTH", {L_NULL}),
+        ("ConvertedDate = LAST_MONTH", {L_SALE}),
+        ("ConvertedDate = NEXT_MONTH", set()),
+        ("ConvertedDate < THIS_MONTH", {L_SALE}),
+        ("ConvertedDate >= LAST_MONTH", {L_NULL, L_SALE}),
+        ("ConvertedDate = THIS_QUARTER", {L_NULL, L_SALE}),
+        ("ConvertedDate = LAST_QUARTER", set()),
+        ("ConvertedDate < NEXT_QUARTER", {L_NULL, L_SALE}),
+        ("ConvertedDate = THIS_YEAR", {L_NULL, L_SALE}),
+        ("ConvertedDate = LAST_YEAR", set()),
+        ("ConvertedDate = NEXT_YEAR", set()),
+        ("ConvertedDate = THIS_FISCAL_YEAR", {L_NULL, L_SALE}),
+        ("ConvertedDate = THIS_FISCAL_QUARTER", {L_NULL, L_SALE}),
+        ("ConvertedDate = LAST_N_MONTHS:1", {L_SALE}),
+        ("ConvertedDate = NEXT_N_MONTHS:3", set()),
+        ("ConvertedDate = N_MONTHS_AGO:1", {L_SALE}),
+        ("ConvertedDate = N_MONTHS_AGO:0", {L_NULL}),
+        ("ConvertedDate = LAST_N_QUARTERS:4", set()),
+        ("ConvertedDate = N_QUARTERS_AGO:0", {L_NULL, L_SALE}),
+        ("ConvertedDate = LAST_N_YEARS:5", set()),
+        ("ConvertedDate = NEXT_N_YEARS:5", set()),
+        ("ConvertedDate = N_YEARS_AGO:0", {L_NULL, L_SALE}),
+        ("ConvertedDate = LAST_90_DAYS", {L_NULL, L_SALE}),
+        ("ConvertedDate = NEXT_90_DAYS", set()),
+        ("ConvertedDate IN (LAST_MONTH, TODAY)", {L_SALE}),
+    ],
+)
+def test_period_date_literals(conn, catalog, condition, expected):
+    assert where(conn, catalog, condition) == expected
+
+
+@pytest.mark.parametrize(
+    ("literal", "count", "span"),
+    [
+        ("THIS_WEEK", 0, ("2024-05-12", "2024-05-19")),
+        ("LAST_WEEK", 0, ("2024-05-05", "2024-05-12")),
+        ("NEXT_N_WEEKS", 2, ("2024-05-19", "2024-06-02")),
+        ("THIS_MONTH", 0, ("2024-05-01", "2024-06-01")),
+        ("LAST_N_MONTHS", 6, ("2023-11-01", "2024-05-01")),
+        ("NEXT_N_MONTHS", 8, ("2024-06-01", "2025-02-01")),
+        ("LAST_QUARTER", 0, ("2024-01-01", "2024-04-01")),
+        ("NEXT_N_QUARTERS", 3, ("2024-07-01", "2025-04-01")),
+        ("N_QUARTERS_AGO", 2, ("2023-10-01", "2024-01-01")),
+        ("LAST_N_FISCAL_YEARS", 2, ("2022-01-01", "2024-01-01")),
+        ("LAST_N_DAYS", 1, ("2024-05-14", "2024-05-16")),
+        ("NEXT_N_DAYS", 1, ("2024-05-16", "2024-05-17")),
+        ("LAST_90_DAYS", 0, ("2024-02-15", "2024-05-16")),
+    ],
+)
+def test_date_literal_spans(literal, count, span):
+    wednesday = datetime(2024, 5, 15, tzinfo=UTC).date()
+    start, end = date_literal_span(literal, count, wednesday)
+    assert (start.isoformat(), end.isoformat()) == span
+
+
+# -- parent-to-child subqueries ------------------------------------------------------------
+def test_child_subquery_nests_records_or_null(conn, catalog):
+    records = query(
+        conn, catalog,
+        "SELECT Name, (SELECT LastName, Email FROM Contacts) , Id FROM Account ORDER BY Name",
+    ).records
+    assert [list(record) for record in records] == [["attributes", "Name", "Contacts", "Id"]] * 2
+    acme, globex = records
+    assert acme["Contacts"] == {
+        "totalSize": 1,
+        "done": True,
+        "records": [{
+            "attributes": {"type": "Contact",
+                           "url": f"/services/data/v59.0/sobjects/Contact/{C_JANE}"},
+            "LastName": "Smith", "Email": "jane@acme.com",
+        }],
+    }
+    assert globex["Contacts"] is None
+
+
+def test_child_subquery_filters_orders_and_limits_per_parent(conn, catalog):
+    conn.execute("SAVEPOINT sub")
+    try:
+        insert(conn, "Contact", Id=sfid("003", 50), LastName="Adams", AccountId=ACME)
+        insert(conn, "Contact", Id=sfid("003", 51), LastName="Baker", AccountId=ACME)
+        insert(conn, "Contact", Id=sfid("003", 52), LastName="Cole", AccountId=GLOBEX)
+        insert(conn, "Contact", Id=sfid("003", 53), LastName="Dead", AccountId=GLOBEX,
+               IsDeleted=1)
+        soql = ("SELECT Id, (SELECT LastName FROM contacts WHERE LastName != 'Baker' "
+                "ORDER BY LastName DESC LIMIT 1) FROM Account ORDER BY Name")
+        acme, globex = query(conn, catalog, soql).records
+        assert [c["LastName"] for c in acme["Contacts"]["records"]] == ["Smith"]
+        assert acme["Contacts"]["totalSize"] == 1
+        assert [c["LastName"] for c in globex["Contacts"]["records"]] == ["Cole"]
+        everything = query(conn, catalog, "SELECT Id, (SELECT LastName FROM Contacts ORDER BY "
+                           "LastName) FROM Account WHERE Name = 'globex'", include_deleted=True)
+        names = [c["LastName"] for c in everything.records[0]["Contacts"]["records"]]
+        assert names == ["Cole", "Dead"]
+    finally:
+        conn.execute("ROLLBACK TO sub")
+        conn.execute("RELEASE sub")
+
+
+def test_child_subquery_with_parent_path_and_unknown_relationship(conn, catalog):
+    record = query(conn, catalog, "SELECT (SELECT Account.Name FROM Contacts) FROM Account "
+                   "WHERE Name = 'Acme'").records[0]
+    assert record["Contacts"]["records"][0]["Account"]["Name"] == "Acme"
+    exc = error(conn, catalog, "SELECT Id, (SELECT Id FROM Leads) FROM Account")
+    assert exc.error_code == "INVALID_TYPE"
+    assert "Didn't understand relationship 'Leads' in FROM part of query call" in exc.message
+    exc = error(conn, catalog, "SELECT Id, (SELECT Nope FROM Contacts) FROM Account")
+    assert exc.error_code == "INVALID_FIELD"
+    assert "No such column 'Nope' on entity 'Contact'" in exc.message
+
+
+def test_subquery_is_in_the_tree():
+    tree = parse("SELECT Id, (SELECT Id FROM Contacts LIMIT 5), Name FROM Account")
+    assert [field.parts for field in tree.fields] == [("Id",), ("Name",)]
+    (sub,) = tree.subqueries
+    assert (sub.position, sub.query.sobject, sub.query.limit) == (1, "Contacts", 5)
+
+
 # -- ids --------------------------------------------------------------------------------------
 def test_fifteen_character_ids_are_accepted_case_sensitively(conn, catalog):
     assert to18("001R00000064wdt") == "001R00000064wdtIAA"
@@ -910,7 +1042,10 @@ def test_parse_error_message_shape(conn, catalog):
     [
         "SELECT LeadSource FROM Lead GROUP BY LeadSource",
         "SELECT COUNT(Id) FROM Lead GROUP BY LeadSource HAVING COUNT(Id) > 1",
-        "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
+        "SELECT Id, (SELECT Id, (SELECT Id FROM Notes) FROM Contacts) FROM Account",
+        "SELECT Id, (SELECT COUNT() FROM Contacts) FROM Account",
+        "SELECT Id, (SELECT Id FROM Contacts OFFSET 1) FROM Account",
+        "SELECT Id, (SELECT Id FROM Contacts FROM Account",
         "SELECT Id FROM Contact WHERE AccountId IN (SELECT Id FROM Account)",
         'SELECT Id FROM Lead WHERE Email = "jd@acme.com"',
         "SELECT Id FROM Lead WHERE Email = 'jd@acme.com' garbage",
@@ -932,8 +1067,9 @@ def test_parse_error_message_shape(conn, catalog):
         "SELECT Id FROM Lead WHERE Email <> 'a'",
         "SELECT Id FROM Lead WHERE Email = :email",
         "SELECT Id FROM Lead WHERE Product_Interest__c INCLUDES ('Platform')",
-        "SELECT Id FROM Lead WHERE CreatedDate = THIS_MONTH",
-        "SELECT Id FROM Lead WHERE CreatedDate = LAST_N_WEEKS:2",
+        "SELECT Id FROM Lead WHERE CreatedDate = THIS_DECADE",
+        "SELECT Id FROM Lead WHERE CreatedDate = LAST_N_FORTNIGHTS:2",
+        "SELECT Id FROM Lead WHERE CreatedDate = THIS_MONTH:2",
         "SELECT Id FROM Lead WHERE Email IN 'a'",
         "SELECT Id FROM Lead WHERE Email IN ('a',)",
         "SELECT Id FROM Lead ORDER BY",

@@ -111,7 +111,6 @@ def test_conversion_by_seed(salesforce_emulator, sf):
 
 
 def test_duplicate_rules_and_the_allow_save_header(sf, salesforce_emulator):
-    salesforce_emulator.set_duplicate_rules({"Lead": {"active": True, "action": "allow"}})
     sf.Contact.create({"LastName": "Doe", "Email": "jd@acme.com"})
     error = error_of(sf.Lead.create, {"LastName": "Doe", "Company": "Acme", "Email": "JD@acme.com"})
     assert error["errorCode"] == "DUPLICATES_DETECTED"
@@ -123,12 +122,13 @@ def test_duplicate_rules_and_the_allow_save_header(sf, salesforce_emulator):
     assert created["success"] is True
     in_collection = sf.restful("composite/sobjects", method="POST", json={
         "allOrNone": False, "records": [
-            {"attributes": {"type": "Lead"}, "LastName": "D", "Company": "A", "Email": "jd@acme.com"}
+            {"attributes": {"type": "Lead"}, "LastName": "Doe", "Company": "A",
+             "Email": "jd@acme.com"}
         ]})
     assert in_collection[0]["errors"] == [{"statusCode": "DUPLICATES_DETECTED",
                                            "message": "Use one of these records?", "fields": []}]
     salesforce_emulator.set_duplicate_rules({"Lead": {"active": True, "action": "block"}})
-    blocked = error_of(sf.Lead.create, {"LastName": "D", "Company": "A", "Email": "jd@acme.com"},
+    blocked = error_of(sf.Lead.create, {"LastName": "Doe", "Company": "A", "Email": "jd@acme.com"},
                        headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"})
     assert blocked["duplicateResut"]["allowSave"] is False
 
@@ -233,3 +233,46 @@ def test_validation_rule(sf, salesforce_emulator):
     assert error == {"message": "Title cannot say test",
                      "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields": ["Title"]}
     assert sf.Lead.create({"LastName": "X", "Company": "C", "Title": "Testing"})["success"]
+
+
+def _post(emulator, sf, path: str, body: bytes):
+    return raw(emulator, "POST", f"/services/data/v59.0/{path}", data=body,
+               headers={"Authorization": f"Bearer {sf.session_id}",
+                        "Content-Type": "application/json"})
+
+
+def test_unpaired_surrogates_and_control_characters(sf, salesforce_emulator):
+    surrogate = b'{"LastName": "X\\ud800", "Company": "C"}'
+    answer = _post(salesforce_emulator, sf, "sobjects/Lead", surrogate)
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert answer.json()[0]["fields"] == ["LastName"]
+    collection = (b'{"records": [{"attributes": {"type": "Lead"}, "LastName": "Y\\udc00", '
+                  b'"Company": "C"}, {"attributes": {"type": "Lead"}, "LastName": "Fine", '
+                  b'"Company": "C"}]}')
+    results = _post(salesforce_emulator, sf, "composite/sobjects", collection).json()
+    assert results[0]["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert results[1]["success"] is True
+    upsert = raw(salesforce_emulator, "PATCH",
+                 "/services/data/v59.0/composite/sobjects/Lead/Aimdoc_Id__c",
+                 headers={"Authorization": f"Bearer {sf.session_id}",
+                          "Content-Type": "application/json"},
+                 data=b'{"records": [{"attributes": {"type": "Lead"}, "Aimdoc_Id__c": '
+                      b'"k\\ud800", "LastName": "Z", "Company": "C"}]}')
+    assert upsert.status_code == 200
+    assert upsert.json()[0]["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    bad_key = _post(salesforce_emulator, sf, "sobjects/Lead", b'{"Last\\ud800": "X"}')
+    assert bad_key.status_code == 400 and bad_key.json()[0]["errorCode"] == "INVALID_FIELD"
+    # invalid UTF-8 and a raw control character inside a string: the body does not parse
+    for body in (b'{"LastName": "\xff", "Company": "C"}',
+                 b'{"LastName": "a\x01b", "Company": "C"}'):
+        answer = _post(salesforce_emulator, sf, "sobjects/Lead", body)
+        assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    # an escaped control character: refused in a URL, kept in text
+    url = _post(salesforce_emulator, sf, "sobjects/Lead",
+                b'{"LastName": "U", "Company": "C", "Website": "https://a.com/\\u0001"}')
+    assert url.status_code == 400 and url.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    text = _post(salesforce_emulator, sf, "sobjects/Lead",
+                 b'{"LastName": "T", "Company": "C", "Description": "a\\u0001b"}')
+    assert text.status_code == 201
+    assert sf.Lead.get(text.json()["id"])["Description"] == "a\x01b"

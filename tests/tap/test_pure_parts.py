@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tap_aimdoc.incremental import Since, starting_point
-from tap_aimdoc.paging import Page, read_page
+from tap_aimdoc.paging import Page, UnreadablePageError, read_page
 from tap_aimdoc.timestamps import canonical, parse_http_date
 
 MOMENT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,12 +63,18 @@ def test_starting_point_prefers_a_newer_bookmark_over_start_date():
      Page([{"id": 1}], 1, False, 50)),
     ({"data": [{"id": 1}]}, Page([{"id": 1}])),
     ([{"id": 1}, "junk"], Page([{"id": 1}])),
-    ({"data": None, "total": "12"}, Page([])),
 ])
 def test_envelopes_are_read_tolerantly(payload, expected):
     assert read_page(payload) == expected
 
 
-def test_an_unexpected_body_is_an_error():
-    with pytest.raises(TypeError, match="unexpected response body"):
-        read_page("<html>")
+@pytest.mark.parametrize(("payload", "why"), [
+    ("<html>", "a JSON str instead of a page"),
+    ({}, "an empty JSON object"),
+    ({"data": None, "total": "12"}, "'data' is NoneType"),
+    ({"error": {"code": "x", "message": "Boom"}}, "an error object instead of a page .*Boom"),
+    ({"items": []}, "no 'data' list"),
+])
+def test_a_body_that_is_no_page_is_an_error(payload, why):
+    with pytest.raises(UnreadablePageError, match=why):
+        read_page(payload)

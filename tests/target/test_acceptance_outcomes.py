@@ -91,7 +91,8 @@ def test_500_contacts_25_failures(salesforce_emulator, tmp_path):
 
     result = run_cli(strict, text, tmp_path)
     assert result.returncode != 0
-    assert "5.0% of records failed, above max_error_rate 1.0%" in result.stderr
+    assert ("5.0% of records failed (25 of 500 the run tried to write), above max_error_rate "
+            "1.0%") in result.stderr
     assert salesforce_emulator.backend.count("Lead") == 1 + 475
 
 

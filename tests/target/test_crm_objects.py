@@ -69,3 +69,13 @@ def test_links_webhook_posts_changed_links_and_never_fails_the_sync(salesforce_e
     down = target_config(salesforce_emulator, links_webhook_url="http://127.0.0.1:9/none")
     run_target(down, messages([contact("c2", "x@acme.com")]))  # unreachable: still succeeds
     assert salesforce_emulator.backend.count("Lead") == 2
+
+
+def test_page_from_a_state_with_a_javascript_instance_url_has_no_script_link(tmp_path):
+    state = {"salesforce_links": {"version": 1, "instance_url": "javascript:alert(document.cookie)//",
+                                  "records": {"contacts/c1": {"Lead": "00Q5e00000AbCdEAAA"}}}}
+    result = run_links_command(tmp_path, state, "--html", str(tmp_path / "crm.html"))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "crm.html").read_text()
+    assert "00Q5e00000AbCdEAAA" in page
+    assert 'href="javascript:' not in page.lower() and "<a " not in page

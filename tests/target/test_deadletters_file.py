@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from target_salesforce_aimdoc.deadletters import DeadLetters
+from target_salesforce_aimdoc.parked import ParkedNotes
 from target_salesforce_aimdoc.report import Outcome
 
 
@@ -78,4 +79,65 @@ def test_all_resolved_removes_the_file(tmp_path):
     letters.add(failed("transcripts", "t1", None, "parked"), {"id": "t1"})
     letters.resolve("transcripts", {"t1"})
     letters.write()
+    assert not path.exists()
+
+
+def test_lines_of_streams_the_run_does_not_handle_are_kept_as_they_were(tmp_path):
+    path = tmp_path / "dead.jsonl"
+    earlier = DeadLetters(path)
+    earlier.pending()
+    earlier.add(failed("contacts", "a", "Lead", "bad"), {"id": "a"})
+    earlier.add(failed("people", "p", "Lead", "bad too"), {"id": "p"})
+    earlier.write()
+    people_line = next(text for text in path.read_text(encoding="utf-8").splitlines()
+                       if '"people"' in text)
+    run = DeadLetters(path)
+    taken = run.pending(lambda stream: stream == "contacts")
+    assert list(taken) == ["contacts"]
+    run.resolve("contacts", {"a"})  # retried and written
+    run.write()
+    assert path.read_text(encoding="utf-8").splitlines() == [people_line]
+
+
+def test_a_records_later_failure_replaces_all_its_earlier_lines(tmp_path):
+    path = tmp_path / "dead.jsonl"
+    letters = DeadLetters(path)
+    letters.pending()
+    letters.add_many([(failed("contacts", "a", "Account", "first"), {"id": "a"}, None),
+                      (failed("contacts", "a", "Lead", "first"), {"id": "a"}, None)])
+    letters.add(failed("contacts", "a", "Lead", "newer version"), {"id": "a", "v": 2})
+    letters.write()
+    assert [(e["object"], e["errors"][0]["message"]) for e in lines(path)] == [
+        ("Lead", "newer version")]
+
+
+def test_a_stale_letter_is_retired_unretried(tmp_path):
+    path = tmp_path / "dead.jsonl"
+    letters = DeadLetters(path)
+    letters.pending()
+    letters.add(failed("contacts", "a", "Lead", "old"), {"id": "a"})
+    letters.add(failed("contacts", "b", "Lead", "old"), {"id": "b"})
+    letters.write()
+    again = DeadLetters(path)
+    taken = again.pending(None, lambda stream, record: record["id"] == "a")
+    assert [record["id"] for record in taken["contacts"]] == ["b"]
+    assert again.retired == 1
+
+
+def test_parked_transcripts_keep_their_first_time_and_stay_bounded(tmp_path):
+    path = tmp_path / "dead.parked.jsonl"
+    store = ParkedNotes(path, max_records=2)
+    store.park([("t1", "c1", {"v": 1}), ("t2", "c2", {"v": 1})])
+    first = store.items["t1"].since
+    store.items["t1"].since = "2000-01-01T00:00:00+00:00"
+    store.park([("t1", "c1", {"v": 2})])  # a newer copy: still waiting since 2000
+    assert store.items["t1"].since == "2000-01-01T00:00:00+00:00" != first
+    store.park([("t3", "c3", {"v": 1})])  # over the bound: the longest-waiting goes
+    assert set(store.items) == {"t2", "t3"} and store.given_up == {"t1": "parked_overflow"}
+    store.write()
+    again = ParkedNotes(path)
+    assert again.load() == {"t2": "c2", "t3": "c3"}
+    assert again.take({"t3"}) == [{"v": 1}]
+    again.drop({"t2"})
+    again.write()
     assert not path.exists()

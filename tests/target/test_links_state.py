@@ -40,7 +40,8 @@ def test_links_from_the_incoming_state_are_replaced_and_an_empty_store_is_valid(
     state = {STATE_KEY: {"records": {"contacts/old": {"Lead": "00Qold"}}}, "bookmarks": {}}
     assert json.loads(written(store(2), state)) == store(2).add_to(state)
     assert json.loads(written(LinkStore(), {})) == {
-        STATE_KEY: {"version": 1, "instance_url": None, "org_id": None, "records": {}}}
+        STATE_KEY: {"version": 1, "instance_url": None, "org_id": None, "origin": None,
+                    "records": {}}}
 
 
 STATES = """

@@ -126,7 +126,8 @@ def test_note_waits_for_its_contact(salesforce_emulator):
                                            [conversation("conv1", "c1", 3)]))
     assert salesforce_emulator.backend.count("ContentNote") == 0
     skipped = [o for o in first.sync_run.report.outcomes if o.sobject == "Note"]
-    assert [(o.outcome, o.reason) for o in skipped] == [("skipped", "contact_not_synced")]
+    assert [(o.outcome, o.reason) for o in skipped] == [
+        ("skipped", "contact_filtered:not_disqualified")]
     run_target(config, stream_text([contact("c1", "a@acme.com", status="qualified")], [],
                                    first.states[-1]))
     assert salesforce_emulator.backend.count("ContentNote") == 1
@@ -192,11 +193,11 @@ def test_transcripts_before_their_contacts_are_written_at_the_end_of_the_run(sal
     notes = {o.key: (o.outcome, o.reason) for o in target.sync_run.report.outcomes
              if o.sobject == "Note"}
     assert notes == {"conv1": ("created", None), "conv3": ("created", None),
-                     "conv2": ("skipped", "contact_not_synced")}
-    with open(config["dead_letter_path"], encoding="utf-8") as handle:
-        parked = [json.loads(line) for line in handle]
-    assert [(e["stream"], e["key"]) for e in parked if e["stream"] == "transcripts"] == [
-        ("transcripts", "conv2")]
+                     "conv2": ("skipped", "contact_filtered:not_disqualified")}
+    folder = Path(config["dead_letter_path"]).parent  # waits there, not in the dead letters
+    parked = [json.loads(line)["key"] for path in folder.glob("*.parked.jsonl")
+              for line in path.read_text(encoding="utf-8").splitlines()]
+    assert parked == ["conv2"]
 
 
 def test_a_parked_transcript_written_later_in_the_run_is_not_rewritten_from_its_old_copy(

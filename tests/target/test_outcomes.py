@@ -70,7 +70,7 @@ def test_a_fixed_dead_letter_succeeds_on_the_next_run(salesforce_emulator):
 
 def test_a_collection_refused_as_a_whole_is_split(salesforce_emulator):
     salesforce_emulator.add_fault({"error": "JSON_PARSER_ERROR", "status": 400,
-                                   "body_contains": "Poison", "match": "insert"})
+                                   "body_contains": "Poison", "match": "upsert"})
     records = [contact(f"c{i}", f"p{i}@acme.com", company="Acme") for i in range(20)]
     records[13]["job_title"] = "Poison"
     config = target_config(salesforce_emulator)
@@ -144,7 +144,7 @@ def test_max_error_rate_exit_code(salesforce_emulator, tmp_path):
     strict = {**target_config(salesforce_emulator), "max_error_rate": 0.01}
     result = run_cli(strict, text, tmp_path)
     assert result.returncode != 0
-    assert "above max_error_rate 1.0%" in result.stderr
+    assert "above max_error_rate 1.0%" in result.stderr, result.stderr[-1500:]
     assert salesforce_emulator.backend.count("Lead") == 48  # everything it could was written
     assert '"bookmarks"' in result.stdout  # and the state was emitted before the exit
 

@@ -129,14 +129,31 @@ def test_transient_faults_lose_and_duplicate_nothing(salesforce_emulator, fault)
 
 
 def test_500_on_a_create_is_not_retried_blindly(salesforce_emulator):
+    """An org without an external-id field: a create's 500 is resolved by matching again."""
     salesforce_emulator.add_fault({"error": "UNKNOWN_EXCEPTION", "phase": "after", "times": 1,
                                    "match": "insert"})
-    target = run_target(target_config(salesforce_emulator),
-                        messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)]))
+    config = target_config(salesforce_emulator, external_id_fields={"Lead": None,
+                                                                    "Contact": None})
+    target = run_target(config, messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)]))
     assert salesforce_emulator.backend.count("Lead") == 5
     kinds = target.sync_run.client.usage.by_kind
     assert kinds["create"] == 1  # matched again (Lead + Contact queries twice), no re-create
     assert kinds["composite_query"] == 2
+
+
+def test_500_on_an_upsert_is_sent_again_safely(salesforce_emulator):
+    """With the external-id field, creates are upserts: sent again, still one record each."""
+    salesforce_emulator.add_fault({"error": "UNKNOWN_EXCEPTION", "phase": "after", "times": 1,
+                                   "match": "upsert"})
+    salesforce_emulator.add_fault({"error": "DROP_CONNECTION", "phase": "after", "times": 1,
+                                   "match": "upsert", "after": 1})
+    target = run_target(target_config(salesforce_emulator, sync_contacts=True),
+                        messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)]))
+    assert salesforce_emulator.stats()["faults_injected"] == 2
+    for sobject in ("Lead", "Contact"):
+        rows = salesforce_emulator.backend.all_records(sobject)
+        assert sorted(r["Aimdoc_Id__c"] for r in rows) == [f"c{i}" for i in range(5)]
+    assert target.sync_run.report.count("failed") == 0
 
 
 def test_daily_limit_stops_cleanly_without_state(salesforce_emulator, tmp_path):

@@ -66,7 +66,7 @@ def test_default_lead_fields_and_policies():
         "Title": ("job_title", None, "if_empty"),
         "Company": ("company or company_domain(email)", "[not provided]", "if_empty"),
         "Website": ("website", None, "if_empty"),
-        "Description": ("qualification_text(qualification)", None, "always"),
+        "Description": ("qualification_text(captured('qualification'))", None, "always"),
         "LeadSource": (None, "Web", "always"),
     }
     assert contacts().objects["Lead"].defaults == {

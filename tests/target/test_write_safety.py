@@ -75,7 +75,8 @@ def test_links_of_another_org_are_not_used(salesforce_emulator):
     links = state[STATE_KEY]
     assert links["org_id"] and links["org_id"].startswith("00D")
     salesforce_emulator.reset()  # a different org: nothing of the first is there
-    links["org_id"] = "00DSANDBOX00001"
+    links["org_id"] = "00DSANDBOX00001"  # a sandbox's state: its org and login config
+    links["origin"] = "sandbox-config"
     again = run_target(target_config(salesforce_emulator),
                        messages([contact(f"c{i}", f"p{i}@acme.com") for i in range(5)],
                                 initial_state=state))
@@ -178,3 +179,65 @@ def test_a_changed_email_keeps_the_linked_lead_and_contact(salesforce_emulator):
     for sobject in ("Lead", "Contact"):
         rows = salesforce_emulator.backend.all_records(sobject)
         assert len(rows) == 2, sobject
+
+
+def test_session_flow_recognises_the_contacts_it_wrote(salesforce_emulator):
+    """A run that stopped after its Contacts: the session-id flow still creates the Leads."""
+    from tests.target.test_resilience import base, flows
+
+    config = {**base(salesforce_emulator), **flows(salesforce_emulator)["session"],
+              "sync_contacts": True}
+    contacts_only = {**config, "sync_leads": False}
+    records = [contact(f"s{i}", f"s{i}@acme.com") for i in range(3)]
+    run_target(contacts_only, messages(records))
+    assert salesforce_emulator.backend.count("Contact") == 3
+    assert salesforce_emulator.backend.count("Lead") == 0
+    run_target(config, messages(records))
+    assert salesforce_emulator.backend.count("Lead") == 3
+    assert salesforce_emulator.backend.count("Contact") == 3
+
+
+def test_a_record_without_its_key_is_one_dead_letter_not_an_aborted_run(salesforce_emulator):
+    records = [contact("k1", "k1@acme.com"), contact("k2", "k2@acme.com"),
+               contact("k3", "k3@acme.com")]
+    del records[1]["id"]
+    target = run_target(target_config(salesforce_emulator), messages(records))
+    assert salesforce_emulator.backend.count("Lead") == 2
+    failed = [o for o in target.sync_run.report.outcomes if o.outcome == "failed"]
+    assert len(failed) == 1 and failed[0].errors[0]["statusCode"] == "MISSING_KEY_PROPERTY"
+    assert "id" in failed[0].errors[0]["message"]
+
+
+def test_unicode_the_org_refuses_is_made_valid(salesforce_emulator):
+    records = [contact("u1", "u1@acme.com", first_name="Bad\ud800Surrogate",
+                       last_name="Con\x01trol", company="Acme\x00 Inc")]
+    target = run_target(target_config(salesforce_emulator), messages(records))
+    assert target.sync_run.report.count("failed") == 0
+    lead = salesforce_emulator.backend.all_records("Lead")[0]
+    assert lead["FirstName"] == "Bad\ufffdSurrogate" and lead["LastName"] == "Control"
+    assert lead["Company"] == "Acme Inc"
+
+
+def test_two_machines_at_once_upsert_by_external_id(salesforce_emulator, tmp_path):
+    """No shared lock (two machines): the external-id upsert still makes one record each."""
+    records = [contact(f"m{i}", f"m{i}@acme{i % 4}.com") for i in range(80)]
+    text = messages(records)
+    salesforce_emulator.set_faults({"latency_ms": 20})
+    runs = [_start(target_config(salesforce_emulator, sync_contacts=True, batch_size_rows=20,
+                                 run_lock_dir=str(tmp_path / f"machine{n}")),
+                   text, tmp_path, f"machine{n}") for n in range(2)]
+    outputs = [run.communicate(timeout=240) for run in runs]
+    salesforce_emulator.clear_faults()
+    assert [run.returncode for run in runs] == [0, 0], [err[-800:] for _, err in outputs]
+    for sobject in ("Lead", "Contact"):
+        keys = [r["Aimdoc_Id__c"] for r in salesforce_emulator.backend.all_records(sobject)]
+        assert sorted(keys) == sorted(f"m{i}" for i in range(80)), sobject
+
+
+def test_lost_state_and_a_changed_email_keep_the_records(salesforce_emulator):
+    config = target_config(salesforce_emulator, sync_contacts=True)
+    run_target(config, messages([contact("e1", "old@acme.com")]))
+    run_target(config, messages([contact("e1", "new@acme.com",
+                                         updated_at="2026-11-23T10:00:00Z")]))  # no state
+    for sobject in ("Lead", "Contact"):
+        assert salesforce_emulator.backend.count(sobject) == 1, sobject
