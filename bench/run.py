@@ -266,6 +266,9 @@ def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
         "target_peak_rss_mb": run["target_peak_rss_mb"],
         "target_exit": run["target_exit"],
         "host_speed_probe_s": run["host_speed_probe_s"],
+        "calls_by_kind": {kind: count - before.get("calls_by_kind", {}).get(kind, 0)
+                          for kind, count in after.get("calls_by_kind", {}).items()
+                          if count - before.get("calls_by_kind", {}).get(kind, 0)},
     }
 
 

@@ -193,7 +193,8 @@ class SyncRun:
                 if link:  # synced before, not changed since: no mapping, no call
                     unchanged.append((key, link))
                     continue
-                self.connection.ensure()
+                if key:  # a record with no key or a bad e-mail fails before any describe
+                    self.connection.ensure()
             mapped = None if skip else map_record(record, stream, self.settings, self.describes)
             rows.append((record, skip, mapped))
         return MappedRows(stream, rows, unchanged)

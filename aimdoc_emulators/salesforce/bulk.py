@@ -43,8 +43,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aimdoc_emulators.salesforce.bulk_common import JobTable, update_or_delete
 from aimdoc_emulators.salesforce.duplicates import DuplicateHeader
-from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure, not_found
+from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure
 from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
 from aimdoc_emulators.salesforce.metadata import NUMBER_TYPES
 from aimdoc_emulators.salesforce.models import WriteOptions
@@ -187,7 +188,7 @@ class IngestJob:
         return info
 
 
-class BulkIngest:
+class BulkIngest(JobTable):
     """The org's Bulk API 2.0 ingest jobs; every public method is one HTTP resource's work."""
 
     def __init__(self, backend: SalesforceBackend, faults: FaultInjector | None = None) -> None:
@@ -284,20 +285,6 @@ class BulkIngest:
             raise bulk_error(400, "INVALIDJOB",
                              f"InvalidJob : Invalid assignment rule id: {value}")
         return rule_id
-
-    def job(self, job_id: str) -> IngestJob:
-        """A job by its 15- or 18-character id; 404 NOT_FOUND otherwise."""
-        with self.lock:
-            job = self.jobs.get(normalize_id(job_id) or "")
-            if job is None:
-                raise not_found()
-            return job
-
-    def info(self, job_id: str) -> dict[str, Any]:
-        """``GET /jobs/ingest/{id}``: full JobInfo (a poll may still see ``InProgress``)."""
-        with self.lock:
-            job = self.job(job_id)
-            return job.info(job.visible_state(consume=True), full=True)
 
     def listing(self, params: dict[str, str], version: str) -> dict[str, Any]:
         """``GET /jobs/ingest``: every ingest job, 1,000 a page (``queryLocator``)."""
@@ -577,14 +564,8 @@ class BulkIngest:
             verb = "an update" if job.operation == "update" else "a delete"
             raise RowError("MISSING_ARGUMENT", f"Id not specified in {verb} call")
         record_id = _check_id(obj, str(record_id))
-        if job.operation == "update":
-            backend.update(obj.name, record_id, payload, options=options)
-            return record_id, False
-        backend.delete(obj.name, record_id)
-        if job.operation == "hardDelete":
-            with backend.lock:
-                backend.conn.execute(f'DELETE FROM "{obj.name}" WHERE "Id" = ?', (record_id,))
-        return record_id, False
+        return update_or_delete(backend, obj.name, job.operation, record_id, payload,
+                                options=options)
 
     def _options(self, job: IngestJob) -> WriteOptions:
         """Bulk rows: the allow-duplicates setting, the job's assignment rule or none."""

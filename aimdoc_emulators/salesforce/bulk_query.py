@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aimdoc_emulators.salesforce import soql
-from aimdoc_emulators.salesforce.errors import ApiError, not_found
-from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
+from aimdoc_emulators.salesforce.bulk_common import JobTable
+from aimdoc_emulators.salesforce.errors import ApiError
+from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id
 from aimdoc_emulators.salesforce.validation import format_datetime
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class QueryJob:
         return self.state
 
 
-class BulkQueryJobs:
+class BulkQueryJobs(JobTable):
     """The org's Bulk API 2.0 query jobs; each public method is one HTTP resource's work."""
 
     def __init__(self, backend: SalesforceBackend) -> None:
@@ -158,20 +159,6 @@ class BulkQueryJobs:
             job.processing_ms = max(1, round((time.perf_counter() - started) * 1000))
             self.jobs[job.id] = job
             return answer
-
-    def job(self, job_id: str) -> QueryJob:
-        """A job by id; 404 NOT_FOUND otherwise."""
-        with self.lock:
-            job = self.jobs.get(normalize_id(job_id) or "")
-            if job is None:
-                raise not_found()
-            return job
-
-    def info(self, job_id: str) -> dict[str, Any]:
-        """``GET /jobs/query/{id}``."""
-        with self.lock:
-            job = self.job(job_id)
-            return job.info(job.visible_state(consume=True), full=True)
 
     def listing(self, params: dict[str, str]) -> dict[str, Any]:
         """``GET /jobs/query``: every query job (one page)."""

@@ -46,6 +46,7 @@ from xml.sax.saxutils import escape
 
 from aimdoc_emulators.salesforce import soql
 from aimdoc_emulators.salesforce.bulk import RowError, format_row_error, parse_csv, typed_value
+from aimdoc_emulators.salesforce.bulk_common import update_or_delete
 from aimdoc_emulators.salesforce.bulk_query import csv_lines
 from aimdoc_emulators.salesforce.errors import ApiError, RecordFailure
 from aimdoc_emulators.salesforce.ids import USER_ID_18, make_id, normalize_id
@@ -396,14 +397,7 @@ class BulkV1:
             raise RecordFailure([{"errorCode": "MISSING_ARGUMENT",
                                   "message": f"Id not specified in {verb} call", "fields": []}])
         record_id = normalize_id(str(record_id)) or str(record_id)
-        if job.operation == "update":
-            backend.update(obj.name, record_id, body)
-            return record_id, False
-        backend.delete(obj.name, record_id)
-        if job.operation == "hardDelete":
-            with backend.lock:
-                backend.conn.execute(f'DELETE FROM "{obj.name}" WHERE "Id" = ?', (record_id,))
-        return record_id, False
+        return update_or_delete(backend, obj.name, job.operation, record_id, body)
 
     def _records(self, job: Job, data: bytes) -> list[Any]:
         """The batch's records: dicts of raw values (CSV/XML text, JSON values)."""
