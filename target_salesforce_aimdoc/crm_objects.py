@@ -240,7 +240,7 @@ def _main(argv: list[str] | None) -> int:
             return 1
     if args.html:
         title = f"CRM objects of {args.contact}" if args.contact else "CRM objects"
-        args.html.write_text(render_html(rows, title), encoding="utf-8")
+        args.html.write_text(render_html(rows, title), encoding="utf-8", errors="replace")
     print(render_text(rows))
     if args.html:
         print(f"HTML: {args.html}")

@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,8 +237,14 @@ def _iter_lines(path: Path) -> Any:
                 yield json.loads(line)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _dumps(line: dict[str, Any]) -> str:
-    return json.dumps(line, ensure_ascii=False, default=_json_value) + "\n"
+    text = json.dumps(line, ensure_ascii=False, default=_json_value)
+    if _SURROGATE.search(text):  # a lone surrogate cannot be written as UTF-8: escape it
+        text = json.dumps(line, default=_json_value)
+    return text + "\n"
 
 
 def _json_value(value: Any) -> Any:

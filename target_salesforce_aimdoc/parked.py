@@ -95,7 +95,7 @@ class ParkedNotes:
         if self.durable:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
+            with self.path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
                 handle.write("".join(map(_dumps, added)))
 
     def records(self, keys: set[str]) -> list[dict[str, Any]]:
@@ -125,7 +125,7 @@ class ParkedNotes:
             self.path.unlink(missing_ok=True)
             return
         temporary = self.path.with_suffix(self.path.suffix + ".tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
+        with temporary.open("w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.writelines(map(_dumps, self.items.values()))
         os.replace(temporary, self.path)
         LOGGER.info("%d transcripts wait for their contact in %s", len(self.items), self.path)

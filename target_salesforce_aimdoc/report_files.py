@@ -128,12 +128,12 @@ def write(data: dict[str, Any], directory: str | Path, *, keep: int = 30) -> tup
     data = {**data, "files": {"json": run_json.name, "html": run_html.name}}
     text = json.dumps(data, default=str, ensure_ascii=False)  # C encoder
     page = render_html(data)
-    run_json.write_text(text, encoding="utf-8")
-    run_html.write_text(page, encoding="utf-8")
+    run_json.write_text(text, encoding="utf-8", errors="replace")  # a lone surrogate: ?
+    run_html.write_text(page, encoding="utf-8", errors="replace")
     json_path, html_path = folder / "run-report.json", folder / "run-report.html"
     for path, content in ((json_path, text), (html_path, page)):
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(content, encoding="utf-8")
+        temporary.write_text(content, encoding="utf-8", errors="replace")
         os.replace(temporary, path)
     _prune(folder, keep)
     return json_path, html_path

@@ -126,9 +126,31 @@ def ambiguous(exc: BaseException) -> bool:
     return isinstance(exc, SalesforceError) and exc.status in {500, 502, 504}
 
 
+def describe_failure(exc: BaseException) -> str:
+    """One line naming what failed: the call and how.
+
+    The redaction filter scrubs any secret an error body echoed.
+    """
+    if isinstance(exc, SalesforceError):
+        codes, message = _errors(exc)
+        what = ", ".join(sorted(codes)) or f"HTTP {exc.status}"
+        return f"Salesforce answered {what} to {exc.resource_name}: {message[:200]}".rstrip(": ")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "a Salesforce call timed out (http_timeout_seconds)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS verification failed for Salesforce (set ca_file to your proxy's CA bundle)"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "the connection to Salesforce failed or was cut"
+    if isinstance(exc, ValueError) and "JSON" in type(exc).__name__ + str(exc):
+        return "Salesforce's answer was not the JSON it sends (cut short, or a proxy's page)"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
 def retryable(idempotent: bool) -> Callable[[BaseException], bool]:
     """Which failures to retry: an idempotent call also retries the ambiguous ones."""
     def check(exc: BaseException) -> bool:
+        if isinstance(exc, SalesforceExpiredSession):
+            return True  # logged in again already; the call was refused before any work
         return refused_unprocessed(exc) or (idempotent and ambiguous(exc))
 
     return check
@@ -235,11 +257,11 @@ class SalesforceClient:
             try:
                 return function()
             except SalesforceExpiredSession:
+                # Refused before any work: log in again and let the retry send it again
+                # (bounded like any retry, however often the session is refused).
                 LOGGER.info("Session expired; logging in again")
                 self._relogin()
-                self._check_budget()
-                self.usage.add(kind)
-                return function()
+                raise
             finally:
                 self._read_usage()
 

@@ -18,7 +18,8 @@ from target_salesforce_aimdoc.config_input import MeltanoEnvConfig
 from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
 from target_salesforce_aimdoc.messages import LineNumberedReader
 from target_salesforce_aimdoc.pipeline import MaxErrorRateExceeded, SyncRun
-from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES
+from target_salesforce_aimdoc.salesforce import StopRun, describe_failure
+from target_salesforce_aimdoc.settings import SETTINGS_PROPERTIES, ConfigError
 from target_salesforce_aimdoc.sinks import SalesforceSink
 
 if TYPE_CHECKING:
@@ -249,6 +250,15 @@ class TargetSalesforceAimdoc(MeltanoEnvConfig, Target):
             sys.exit(1)
         except MaxErrorRateExceeded as problem:
             cls.logger.error("%s", problem)
+            sys.exit(1)
+        except (StopRun, ConfigError) as problem:
+            cls.logger.error("%s", problem)
+            sys.exit(1)
+        except Exception as problem:  # one clear line; the traceback only at debug level
+            cls.logger.debug("The run stopped", exc_info=True)
+            cls.logger.error("The run stopped: %s. Salesforce holds what was written up to the "
+                             "last saved state; run again to go on (set the log level to DEBUG "
+                             "for the traceback).", describe_failure(problem))
             sys.exit(1)
 
     @cached_property

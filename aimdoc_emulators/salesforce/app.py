@@ -43,7 +43,7 @@ from aimdoc_emulators.salesforce.errors import (
     json_parser_error,
     session_invalid,
 )
-from aimdoc_emulators.salesforce.faults import FaultInjector, fault_error
+from aimdoc_emulators.salesforce.faults import HTML_PAGE, FaultInjector, fault_error
 from aimdoc_emulators.salesforce.limits import ApiLimits
 from aimdoc_emulators.salesforce.responses import (
     ApiRequest,
@@ -294,6 +294,10 @@ class SalesforceApp:
             raise _Drop
         if injected == "HANG":
             time.sleep(self.faults.hang_seconds())
+        elif injected == "HTML_200":
+            return ApiResponse(200, None, raw=HTML_PAGE, content_type="text/html;charset=UTF-8")
+        elif injected == "TRUNCATED_JSON":  # before the work: a 503's body cut short
+            return _raw_fault(injected, error_response(fault_error("SERVER_UNAVAILABLE")))
         elif injected:
             return self._refusal(handler, self.faults.error_for(injected), request)
         raw_body = request.get_data()
@@ -330,6 +334,8 @@ class SalesforceApp:
         if after == "HANG":
             time.sleep(self.faults.hang_seconds())
             return response
+        if after in {"HTML_200", "TRUNCATED_JSON"}:
+            return _raw_fault(after, response)
         return self._refusal(handler, self.faults.error_for(after), request) if after else response
 
     def _refusal(self, handler: str, error: ApiError, request: Request) -> ApiResponse:
@@ -349,13 +355,15 @@ class SalesforceApp:
         if route is None or route[0] in NOT_IN_SUBREQUESTS:
             return ApiResponse(404, [{"errorCode": "NOT_FOUND",
                                       "message": "The requested resource does not exist"}])
-        handler, _, args = route
+        handler, kind, args = route
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         api_request = ApiRequest(method, match.group("version"), args, params, body, headers)
         if handler in self.extra:
             host = next((v for k, v in headers.items() if k.lower() == "host"), "")
             return self._extra(handler, api_request, f"https://{host}")
-        return self.responses.handle(handler, api_request)
+        answer = self.responses.handle(handler, api_request)
+        after = self.faults.for_subrequest(kind, json.dumps(body, default=str))
+        return error_response(self.faults.error_for(after)) if after else answer
 
     def _extra(self, handler: str, api_request: ApiRequest, base_url: str) -> ApiResponse:
         """Run a handler of the API-family modules, errors rendered as REST renders them."""
@@ -410,6 +418,15 @@ class SalesforceApp:
         page = (f"<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1>"
                 f"<table>{rows}</table>")
         return Response(page, content_type="text/html;charset=UTF-8")
+
+
+def _raw_fault(name: str, response: ApiResponse) -> ApiResponse:
+    """The call did its work; its answer arrives as an HTML page or cut in half."""
+    if name == "HTML_200":
+        return ApiResponse(200, None, raw=HTML_PAGE, content_type="text/html;charset=UTF-8")
+    text = response.raw or json.dumps(response.body, ensure_ascii=False).encode()
+    return ApiResponse(response.status, None, raw=text[:max(1, len(text) // 2)],
+                       content_type=response.content_type)
 
 
 class _Drop(Exception):

@@ -3,7 +3,9 @@
 A rule: ``{"error": "UNABLE_TO_LOCK_ROW", "probability": 0.05}`` or a script
 ``{"error": "INVALID_SESSION_ID", "times": 1, "after": 3}``; ``match`` limits it to a kind of
 call (``any``, ``read``, ``write``, ``query``, ``insert``, ``update``, ``upsert``, ``delete``,
-``composite``), ``scope: "record"`` applies it to single records inside collections, and
+``composite``), ``scope: "record"`` applies it to single records inside collections,
+``scope: "subrequest"`` to one Composite subrequest after it did its work (its answer becomes
+the error), and
 ``body_contains`` to calls (or records) whose JSON contains a marker string; ``phase: "after"``
 answers with the error (or drops the connection) after the call has done its work, as a
 timeout or a 500 after the commit does; ``{"error": "HANG", "seconds": 30}`` holds the answer
@@ -27,6 +29,12 @@ from aimdoc_emulators.salesforce.errors import (
     session_invalid,
 )
 
+# Faults answered by the transport, not as a Salesforce error: a cut connection, an answer
+# held back, an HTML page with status 200 (a proxy's login or error page), a JSON body cut
+# short (a connection that ended mid-body).
+RAW_FAULTS = frozenset({"DROP_CONNECTION", "HANG", "HTML_200", "TRUNCATED_JSON"})
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Service unavailable</title></head><body>"
+             b"<h1>The gateway could not reach the service</h1></body></html>")
 WRITE_KINDS = frozenset({"insert", "update", "upsert", "delete", "composite"})
 
 
@@ -123,7 +131,7 @@ class FaultInjector:
     @staticmethod
     def _rule(raw: dict[str, Any]) -> FaultRule:
         rule = FaultRule(**{k: v for k, v in raw.items() if k in FaultRule.__dataclass_fields__})
-        if rule.error not in {"DROP_CONNECTION", "HANG"} and rule.status is None:
+        if rule.error not in RAW_FAULTS and rule.status is None:
             fault_error(rule.error)  # validates the name
         return rule
 
@@ -158,6 +166,16 @@ class FaultInjector:
     def for_call(self, kind: str, body: str = "", phase: str = "before") -> str | None:
         """The fault to answer this call with, if one fires (before or after its work)."""
         return self._pick(kind, "call", body, phase)
+
+    def for_subrequest(self, kind: str, body: str = "") -> str | None:
+        """A fault answering one Composite subrequest after it did its work.
+
+        ``scope: "subrequest"``: that subrequest's answer becomes the error, the others stand.
+        """
+        if not any(rule.scope == "subrequest" for rule in self.rules):
+            return None
+        return (self._pick(kind, "subrequest", body, "after")
+                or self._pick(kind, "subrequest", body, "before"))  # either: after its work
 
     def for_record(self, kind: str, record: Any = None) -> dict[str, Any] | None:
         """A per-record error inside a collection response, if one fires."""

@@ -241,3 +241,77 @@ def test_lost_state_and_a_changed_email_keep_the_records(salesforce_emulator):
                                          updated_at="2026-11-23T10:00:00Z")]))  # no state
     for sobject in ("Lead", "Contact"):
         assert salesforce_emulator.backend.count(sobject) == 1, sobject
+
+
+@pytest.mark.parametrize("external_ids", ["off", "on"])
+def test_a_subrequest_answering_500_after_its_commit_duplicates_nothing(salesforce_emulator,
+                                                                      external_ids):
+    """450 contacts in one batch: three Collections in one Composite call; the second one's
+    answer is a 500 although it committed (ambiguous)."""
+    kind = "insert" if external_ids == "off" else "upsert"
+    salesforce_emulator.add_fault({"error": "UNKNOWN_EXCEPTION", "scope": "subrequest",
+                                   "match": kind, "times": 1, "after": 1})
+    off = {"external_id_fields": {"Lead": None, "Contact": None}} if external_ids == "off" else {}
+    config = target_config(salesforce_emulator, sync_contacts=True, batch_size_rows=450, **off)
+    records = [contact(f"s{i}", f"s{i}@co{i % 30}.com") for i in range(450)]
+    target = run_target(config, messages(records))
+    assert salesforce_emulator.stats()["faults_injected"] == 1
+    for sobject in ("Lead", "Contact"):
+        emails = [r["Email"] for r in salesforce_emulator.backend.all_records(sobject)]
+        assert len(emails) == len(set(emails)) == 450, sobject
+    assert target.sync_run.report.count("failed") == 0
+
+
+def test_a_schema_violating_record_is_not_written(salesforce_emulator):
+    records = [contact("v1", "v1@acme.com"), contact("v2", "v2@acme.com", score="high")]
+    target = run_target(target_config(salesforce_emulator), messages(records))
+    assert [r["Email"] for r in salesforce_emulator.backend.all_records("Lead")] == [
+        "v1@acme.com"]
+    failed = [o for o in target.sync_run.report.outcomes if o.outcome == "failed"]
+    assert [(o.key, o.errors[0]["statusCode"]) for o in failed] == [("v2", "INVALID_RECORD")]
+
+
+def test_a_dead_letter_with_a_lone_surrogate_is_written(salesforce_emulator):
+    records = [contact("w1", "not an email \ud800"), contact("w2", "w2@acme.com")]
+    config = target_config(salesforce_emulator)
+    target = run_target(config, messages(records))
+    assert salesforce_emulator.backend.count("Lead") == 1
+    letters = Path(target.sync_run.dead_letters.path).read_text(encoding="utf-8")
+    assert '"w1"' in letters
+
+
+@pytest.mark.parametrize("fault", [
+    {"error": "HTML_200", "probability": 0.3},
+    {"error": "HTML_200", "probability": 0.3, "phase": "after"},
+    {"error": "TRUNCATED_JSON", "probability": 0.3},
+    {"error": "TRUNCATED_JSON", "probability": 0.3, "phase": "after"},
+    {"error": "INVALID_SESSION_ID", "probability": 0.5},
+])
+def test_broken_answers_are_classified_and_nothing_duplicates(salesforce_emulator, fault):
+    salesforce_emulator.set_faults({"seed": 5, "rules": [fault]})
+    config = target_config(salesforce_emulator, sync_contacts=True, sync_accounts=True,
+                           max_retry_wait_seconds=0.05, max_tries=12)
+    records = [contact(f"b{i}", f"b{i}@co{i % 5}.com") for i in range(40)]
+    target = run_target(config, messages(records))
+    assert salesforce_emulator.stats()["faults_injected"] > 0
+    salesforce_emulator.clear_faults()
+    for sobject, expected in (("Lead", 40), ("Contact", 40), ("Account", 5)):
+        rows = salesforce_emulator.backend.all_records(sobject)
+        keys = [r.get("Email") or r.get("Website") for r in rows]
+        assert len(keys) == len(set(keys)) == expected, sobject
+    assert target.sync_run.report.count("failed") == 0
+
+
+def test_a_proxy_page_on_every_call_ends_in_one_clear_line(salesforce_emulator, tmp_path):
+    salesforce_emulator.set_faults({"rules": [{"error": "HTML_200", "match": "describe"}]})
+    config = target_config(salesforce_emulator, max_retry_wait_seconds=0.01, max_tries=2)
+    config_path, input_path = tmp_path / "c.json", tmp_path / "i.singer"
+    config_path.write_text(json.dumps(config))
+    input_path.write_text(messages([contact("p1", "p1@acme.com")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "target_salesforce_aimdoc", "--config", str(config_path),
+         "--input", str(input_path)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "not the JSON it sends" in result.stderr
+    assert salesforce_emulator.backend.count("Lead") == 0
