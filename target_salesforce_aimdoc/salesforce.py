@@ -133,6 +133,7 @@ def describe_failure(exc: BaseException) -> str:
     """
     if isinstance(exc, SalesforceError):
         codes, message = _errors(exc)
+        message = message or " ".join(str(exc.content).split())  # a gateway's own body
         what = ", ".join(sorted(codes)) or f"HTTP {exc.status}"
         return f"Salesforce answered {what} to {exc.resource_name}: {message[:200]}".rstrip(": ")
     if isinstance(exc, requests.exceptions.Timeout):
