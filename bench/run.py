@@ -3,15 +3,17 @@
     .venv/bin/python bench/run.py --contacts 1000 10000 --latency-ms 100 --jitter-ms 20
 
 For each size: a first sync (Account + Contact + Lead + transcript notes), an unchanged replay
-(the same messages sent again, with the first run's state), and an incremental run after the
-Aimdoc emulator's clock advances. Each emulator runs in its own process (the real services do
-not share our interpreter). It reports Salesforce API calls per 1,000 contacts (from the
-emulator's stats), wall time, contacts per second and the peak RSS of the tap and the target,
-as JSON (bench/results.json) and a markdown table (bench/results.md). Not a test: no asserts.
+(the same messages sent again, with the first run's state), the same messages with the state
+lost (nothing must be written again: no record created, no note rewritten), and an incremental
+run after the Aimdoc emulator's clock advances. Each emulator runs in its own process (the
+real services do not share our interpreter). It reports Salesforce API calls per 1,000
+contacts (from the emulator's stats), wall time, contacts per second and the peak RSS of the
+tap and the target, as JSON (bench/results.json) and a markdown table (bench/results.md).
+Not a test: no asserts.
 
-Batches are of 2,000 records (``--batch-size``): a backfill's setting, as the README advises;
-the Composite limits make calls per 1,000 records nearly the same at 1,000, but each batch
-is a few dependent round trips, so bigger batches mean fewer of them.
+The target runs at a user's default settings first (``--batch-size default``: no
+``batch_size_rows``, so batches adapt: small while records trickle in, large in a backfill);
+a number (``--batch-size default 2000``) measures that fixed cap too, after the defaults.
 """
 
 from __future__ import annotations
@@ -175,8 +177,11 @@ def start_emulators(size: int, args: argparse.Namespace, work: Path
     return aimdoc, salesforce
 
 
-def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
-    """First sync, unchanged replay, incremental run for one data size."""
+def measure(size: int, batch_size: int | None, args: argparse.Namespace, work: Path) -> dict:
+    """First sync, unchanged replay, lost-state rerun, incremental run for one data size.
+
+    ``batch_size``: ``batch_size_rows``; None leaves it unset (the default: adaptive).
+    """
     aimdoc, salesforce = start_emulators(size, args, work)
     try:
         tap_config = work / "tap.json"
@@ -185,14 +190,17 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
                                           "start_date": "2020-01-01T00:00:00Z"}))
         write_catalog(tap_config, args.streams, work)
         target_config = work / "target.json"
-        target_config.write_text(json.dumps({
+        config = {
             "login_url": salesforce.url, "client_id": "demo-client-id",
             "client_secret": "demo-client-secret", "ca_file": salesforce.ca_file,
             "sync_contacts": True, "sync_accounts": True,
-            "batch_size_rows": args.batch_size, "report_dir": str(work / "report"),
+            "report_dir": str(work / "report"),
             "dead_letter_path": str(work / "dead_letters.jsonl"),
             "link_state_max_records": max(50_000, size * 3),
-        }))
+        }
+        if batch_size is not None:
+            config["batch_size_rows"] = batch_size
+        target_config.write_text(json.dumps(config))
         stats = lambda: salesforce.admin("GET", "stats")  # noqa: E731
         runs = {}
         before = stats()
@@ -202,6 +210,10 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         replay = pipeline(tap_config, target_config, None, work, "replay",
                           replay_input=with_state(first["tap_output"], first["state"], work))
         runs["unchanged_replay"] = summarize(replay, before, stats(), size)
+        before = stats()
+        lost = pipeline(tap_config, target_config, None, work, "lost_state",
+                        replay_input=first["tap_output"])
+        runs["rerun_state_lost"] = summarize(lost, before, stats(), size)
         changes = aimdoc.admin("POST", "advance", {
             "days": 1, "new_contacts": max(1, size // 50),
             "enriched_contacts": max(1, size // 50),
@@ -212,7 +224,8 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         runs["incremental"] = summarize(incremental, before, stats(), size)
         runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
                                                  if isinstance(v, int)}
-        return {"contacts": size, "latency_ms": args.latency_ms, "streams": args.streams,
+        return {"contacts": size, "batch_size_rows": batch_size or "default (adaptive)",
+                "latency_ms": args.latency_ms, "streams": args.streams,
                 "runs": runs, "salesforce_org": args.org,
                 "org": {k: len(salesforce.admin("GET", f"records/{k}")) for k in
                         ("Account", "Contact", "Lead", "ContentNote", "ContentDocumentLink")},
@@ -260,6 +273,11 @@ def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
         "api_calls_per_1000_contacts": round(calls * 1000 / size, 2),
         "records_created": after["records"]["created"] - before["records"]["created"],
         "records_updated": after["records"]["updated"] - before["records"]["updated"],
+        "note_writes": sum(
+            count - before["records"].get("by_object", {}).get(sobject, {}).get(kind, 0)
+            for sobject, counts in after["records"].get("by_object", {}).items()
+            if sobject in ("ContentNote", "Note")
+            for kind, count in counts.items() if kind in ("created", "updated")),
         "seconds": run["seconds"],
         "contacts_per_second": round(size / run["seconds"], 1) if run["seconds"] else None,
         "tap_peak_rss_mb": run["tap_peak_rss_mb"],
@@ -274,14 +292,17 @@ def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
 
 def markdown(results: list[dict]) -> str:
     """The results as a markdown table."""
-    lines = ["| contacts | run | API calls | per 1,000 | created | updated | seconds | "
-             "contacts/s | tap RSS MB | target RSS MB | host probe s |", "|---" * 11 + "|"]
+    lines = ["| batch_size_rows | contacts | run | API calls | per 1,000 | created | updated | "
+             "note writes | seconds | contacts/s | tap RSS MB | target RSS MB | host probe s |",
+             "|---" * 13 + "|"]
     for result in results:
         for name, run in result["runs"].items():
             lines.append(
-                f"| {result['contacts']:,} | {name} | {run['api_calls']} | "
+                f"| {result.get('batch_size_rows', '?')} | {result['contacts']:,} | {name} | "
+                f"{run['api_calls']} | "
                 f"{run['api_calls_per_1000_contacts']} | {run['records_created']} | "
-                f"{run['records_updated']} | {run['seconds']} | {run['contacts_per_second']} | "
+                f"{run['records_updated']} | {run.get('note_writes', '')} | {run['seconds']} | "
+                f"{run['contacts_per_second']} | "
                 f"{run['tap_peak_rss_mb']} | {run['target_peak_rss_mb']} | "
                 f"{run['host_speed_probe_s']} |")
     return "\n".join(lines) + "\n"
@@ -293,7 +314,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, nargs="+", default=[1000])
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--jitter-ms", type=float, default=20.0)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", nargs="+", default=["default"],
+                        help="batch_size_rows values to measure; `default` leaves it unset "
+                             "(adaptive batches, a user's default settings), measured first")
     parser.add_argument("--org", choices=("default", "bare"), default="default",
                         help="the Salesforce emulator's org: a new org of today (standard "
                              "duplicate and assignment rules) or a bare one")
@@ -303,12 +326,15 @@ def main() -> None:
                              "project's meltano.yml selects)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
+    batch_sizes = sorted({None if value == "default" else int(value)
+                          for value in args.batch_size}, key=lambda value: value or 0)
     results = []
-    for size in args.contacts:
-        with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
-            result = measure(size, args, Path(folder))
-            print(json.dumps(result, indent=2), flush=True)
-            results.append(result)
+    for batch_size in batch_sizes:  # the default settings first
+        for size in args.contacts:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
+                result = measure(size, batch_size, args, Path(folder))
+                print(json.dumps(result, indent=2), flush=True)
+                results.append(result)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     (args.out / "results.md").write_text(markdown(results))
     print(markdown(results))

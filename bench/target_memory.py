@@ -1,10 +1,13 @@
 """Peak RSS of the target for N contacts (is memory flat in N?), without the tap.
 
-    .venv/bin/python bench/target_memory.py --contacts 10000 100000
+    .venv/bin/python bench/target_memory.py --contacts 10000 100000 [--batch-size 2000]
 
 Streams N synthetic contact records (unique emails over 5,000 company domains and free-mail)
 from a generator process into target-salesforce-aimdoc (Lead + Contact + Account) against the
-Salesforce emulator, and reads the target's VmHWM. Prints a markdown row per size.
+Salesforce emulator, and reads the target's VmHWM. Prints a markdown row per size. By default
+the target runs at a user's default settings (no ``batch_size_rows``: adaptive batches);
+``--batch-size N`` sets it. ``--from-file`` writes the input to a file first and gives the
+target that file as its standard input (as a saved tap output), instead of a pipe.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ def lines(count: int):
             yield json.dumps({"type": "STATE", "value": {"bookmarks": {"contacts": {"n": i}}}})
 
 
-def measure(count: int) -> dict:
+def measure(count: int, batch_size: int | None = None, from_file: bool = False) -> dict:
+    """Run the target on ``count`` contacts; its peak RSS, time and API calls."""
     with tempfile.TemporaryDirectory(prefix="memory-") as folder:
         work = Path(folder)
         salesforce = SalesforceEmulator(work_dir=work / "sf").start()
@@ -49,12 +53,20 @@ def measure(count: int) -> dict:
         config.write_text(json.dumps({
             "login_url": salesforce.url, "client_id": "demo-client-id",
             "client_secret": "demo-client-secret", "ca_file": str(salesforce.ca_file),
-            "sync_contacts": True, "sync_accounts": True, "batch_size_rows": 2000,
+            "sync_contacts": True, "sync_accounts": True,
+            **({"batch_size_rows": batch_size} if batch_size else {}),
             "report_dir": str(work / "report"), "dead_letter_path": str(work / "dead.jsonl")}))
+        source = None
+        if from_file:
+            path = work / "input.singer"
+            with path.open("w") as out:
+                for line in lines(count):
+                    out.write(line + "\n")
+            source = path.open()
         started = time.monotonic()
         target = subprocess.Popen([str(BIN / "target-salesforce-aimdoc"), "--config",
-                                   str(config)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, text=True)
+                                   str(config)], stdin=source or subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
         peak = [0]
 
         def watch() -> None:
@@ -70,12 +82,17 @@ def measure(count: int) -> dict:
 
         watcher = threading.Thread(target=watch)
         watcher.start()
-        for line in lines(count):
-            target.stdin.write(line + "\n")
-        target.stdin.close()
+        if source is None:
+            for line in lines(count):
+                target.stdin.write(line + "\n")
+            target.stdin.close()
         target.wait()
+        if source is not None:
+            source.close()
         watcher.join()
-        result = {"contacts": count, "seconds": round(time.monotonic() - started, 1),
+        result = {"contacts": count, "batch": batch_size or "default",
+                  "input": "file" if from_file else "pipe",
+                  "seconds": round(time.monotonic() - started, 1),
                   "target_peak_rss_mb": round(peak[0] / 1024, 1),
                   "api_calls": salesforce.stats()["api_calls"],
                   "leads": salesforce.backend.count("Lead"), "exit": target.returncode}
@@ -86,13 +103,18 @@ def measure(count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--contacts", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="batch_size_rows (default: unset, adaptive batches)")
+    parser.add_argument("--from-file", action="store_true",
+                        help="feed the target a file rather than a pipe")
     args = parser.parse_args()
-    print("| contacts | seconds | target peak RSS MB | API calls | Leads | exit |")
-    print("|---|---|---|---|---|---|")
+    print("| contacts | batch | input | seconds | target peak RSS MB | API calls | Leads | exit |")
+    print("|---|---|---|---|---|---|---|---|")
     for count in args.contacts:
-        r = measure(count)
-        print(f"| {r['contacts']:,} | {r['seconds']} | {r['target_peak_rss_mb']} | "
-              f"{r['api_calls']} | {r['leads']} | {r['exit']} |", flush=True)
+        r = measure(count, args.batch_size, args.from_file)
+        print(f"| {r['contacts']:,} | {r['batch']} | {r['input']} | {r['seconds']} | "
+              f"{r['target_peak_rss_mb']} | {r['api_calls']} | {r['leads']} | {r['exit']} |",
+              flush=True)
 
 
 if __name__ == "__main__":

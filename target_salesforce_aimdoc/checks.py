@@ -102,8 +102,8 @@ def _object_problems(
     return problems
 
 
-def _match_field_problems(settings: SyncSettings, describe: Mapping[str, Any]) -> list[str]:
-    name = settings.account_match_field
+def _match_field_problems(settings: SyncSettings, name: str,
+                          describe: Mapping[str, Any]) -> list[str]:
     meta = field_index(describe).get(name)
     if meta is None:
         return [f"no such field on Account: {name}"]
@@ -126,19 +126,36 @@ def check_settings(settings: SyncSettings, describes: Describes) -> list[ConfigE
 
     ``describes`` maps object name (``"Lead"``, ``"Contact"``, ``"Account"``) to its
     ``/sobjects/{Type}/describe`` payload; ``settings.sobjects`` says which are needed.
+    Every stream's per-agent variants are checked too; a problem a variant inherits from its
+    stream is reported once.
     """
     problems: list[ConfigError] = []
-    for stream in settings.streams.values():
+    match_fields: dict[str, str] = {}  # field -> where it is set
+    for stream in settings.all_configs:
+        match_field = settings.match_field(stream)
         for obj in stream.enabled_objects:
             describe = describes.get(obj.sobject)
-            problems += _object_problems(stream, obj, describe, settings.account_match_field)
+            problems += _object_problems(stream, obj, describe, match_field)
+            if obj.sobject == "Account":
+                match_fields.setdefault(match_field, stream.account_match_path)
     account = describes.get("Account")
-    if "Account" in settings.sobjects and account is not None:
+    if account is not None:
         problems += [
-            ConfigError("account_match_field", message)
-            for message in _match_field_problems(settings, account)
+            ConfigError(path, message)
+            for name, path in match_fields.items()
+            for message in _match_field_problems(settings, name, account)
         ]
-    return problems
+    return _unique(problems)
+
+
+def _unique(problems: list[ConfigError]) -> list[ConfigError]:
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for problem in problems:
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            found.append(problem)
+    return found
 
 
 def ensure_valid(settings: SyncSettings, describes: Describes) -> None:

@@ -13,7 +13,7 @@ Exit codes: 0 the table was shown; 1 the state (or, with ``--config``, the login
 used; 2 wrong arguments; 3 no such source record (``--contact``), or no links at all. A closed
 pipe (``| head``) ends it quietly with 0.
 
-Also: ``links_webhook_url`` POSTs each run's new or changed links as JSON (see ``publish``), so
+Also: ``links_webhook_url`` POSTs each run's new or changed links as JSON (``links_webhook.py``), so
 Aimdoc or anything else can show them.
 """
 
@@ -27,13 +27,11 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import requests
 from simple_salesforce import format_soql
-from tenacity import retry, stop_after_attempt, wait_random_exponential
 
-from target_salesforce_aimdoc import redaction, safe_html
+from target_salesforce_aimdoc import safe_html
 from target_salesforce_aimdoc.links import STATE_KEY, LinkStore
 from target_salesforce_aimdoc.report_files import record_url
 
@@ -154,45 +152,6 @@ def render_html(rows: list[Row], title: str = "CRM objects") -> str:
 
 def _link(url: str | None) -> str:
     return safe_html.link(url, "open in Salesforce") if url else ""
-
-
-def changed_links(store: LinkStore) -> dict[str, Any]:
-    """The webhook payload: this run's new or changed link records, with record URLs."""
-    records = []
-    for name in sorted(store.changed):
-        link = store.links.get(name)
-        if link is None:
-            continue
-        stream, _, key = name.partition("/")
-        records.append({"stream": stream, "key": key, "objects": {
-            sobject: {"id": record_id, "url": record_url(store.instance_url, sobject, record_id)}
-            for sobject, record_id in link.ids.items() if record_id}})
-    return {"instance_url": store.instance_url, "records": records}
-
-
-def publish(url: str, payload: dict[str, Any], *, session: requests.Session | None = None,
-            headers: dict[str, str] | None = None, tries: int = 4) -> bool:
-    """POST the links as JSON with retries; False (logged) instead of failing the sync.
-
-    The payload is scrubbed of secrets first (``redaction``).
-    """
-    http = session or requests.Session()
-    payload = redaction.scrub_obj(payload)
-
-    @retry(stop=stop_after_attempt(tries), wait=wait_random_exponential(multiplier=0.5, max=8),
-           reraise=True)
-    def send() -> None:
-        response = http.post(url, json=payload, headers=headers or {}, timeout=30)
-        response.raise_for_status()
-
-    try:
-        send()
-    except requests.RequestException as exc:
-        LOGGER.warning("Could not POST %d link records to the links webhook: %s",
-                       len(payload["records"]), type(exc).__name__)
-        return False
-    LOGGER.info("Posted %d link records to the links webhook", len(payload["records"]))
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:

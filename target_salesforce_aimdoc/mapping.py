@@ -77,6 +77,7 @@ class MappedRecord:
     warnings: list[str] = field(default_factory=list)
     missing_required: dict[str, list[str]] = field(default_factory=dict)
     updated_at: dt.datetime | None = None
+    variant: str = ""  # the stream variant (per-agent config) it was mapped with; "" none
 
     @property
     def ok(self) -> bool:
@@ -483,8 +484,8 @@ def _rule_value(
     return None, rule.policy, None
 
 
-def _match_value(settings: SyncSettings, domain: str, fields: Mapping[str, Any]) -> str:
-    meta = fields.get(settings.account_match_field) or {}
+def _match_value(match_field: str, domain: str, fields: Mapping[str, Any]) -> str:
+    meta = fields.get(match_field) or {}
     return f"https://{domain}" if meta.get("type") == "url" else domain
 
 
@@ -493,7 +494,7 @@ def _map_object(
     scope: Scope,
     obj: ObjectConfig,
     describe: Mapping[str, Any] | None,
-    settings: SyncSettings,
+    match_field: str,
 ) -> None:
     fields = field_index(describe)
     payload: Payload = {}
@@ -511,9 +512,8 @@ def _map_object(
             )
         if not is_empty(value):
             payload[rule.name] = (value, policy)
-    if obj.sobject == "Account" and out.domain and settings.account_match_field not in payload:
-        match = _match_value(settings, out.domain, fields)
-        payload[settings.account_match_field] = (match, "on_create")
+    if obj.sobject == "Account" and out.domain and match_field not in payload:
+        payload[match_field] = (_match_value(match_field, out.domain, fields), "on_create")
     if missing := [name for name in required_fields(fields) if name not in payload]:
         out.missing_required[obj.sobject] = missing
     out.issues.extend(issues)
@@ -544,7 +544,7 @@ def map_record(
     domain. Truncations are in ``warnings``; nothing is logged here.
     """
     scope = Scope(record, config=settings.map_config, stream=stream.name)
-    out = MappedRecord(stream=stream.name, key="")
+    out = MappedRecord(stream=stream.name, key="", variant=stream.variant)
     _identify(out, scope, stream, settings)
     out.updated_at = _source_time(stream, scope)
     if not out.ok:
@@ -552,5 +552,5 @@ def map_record(
     for obj in stream.enabled_objects:
         if obj.sobject == "Account" and out.domain is None:
             continue
-        _map_object(out, scope, obj, describes.get(obj.sobject), settings)
+        _map_object(out, scope, obj, describes.get(obj.sobject), settings.match_field(stream))
     return out

@@ -49,10 +49,12 @@ def select_fields(sobject: str, settings: SyncSettings, describe: dict[str, Any]
     """Fields to read for an object: system fields, keys, and every mapped field that exists."""
     known = {f["name"] for f in describe.get("fields", []) if f.get("type") != "base64"}
     wanted = [*SYSTEM_FIELDS, *EXTRA_FIELDS.get(sobject, ()), *extra]
+    configs = settings.all_configs  # every stream's, and its per-agent variants'
     if sobject == "Account":
         wanted.append(settings.account_match_field)
-    for stream in settings.streams.values():
-        obj = stream.objects.get(sobject)
+        wanted.extend(settings.match_field(config) for config in configs)
+    for config in configs:
+        obj = config.objects.get(sobject)
         if obj is not None:
             wanted.extend(obj.fields)
     unique = dict.fromkeys(name for name in wanted if name in known)
@@ -89,8 +91,11 @@ class Matcher:
         self.external_ids = external_ids if external_ids is not None else {}
 
     def find(self, batch: list[MappedRecord], objects: set[str],
-             linked: dict[str, dict[str, str]] | None = None) -> Matches:
+             linked: dict[str, dict[str, str]] | None = None,
+             match_field: str | None = None) -> Matches:
         """Existing Leads, Contacts and Accounts for a batch, by email and domain.
+
+        ``match_field``: the Account field domains match on (default: the settings').
 
         ``linked`` (email -> {object: id}) holds the records the batch's people were synced
         to before: while such a record exists it is the match, whatever its email is now
@@ -116,14 +121,14 @@ class Matcher:
             if ids:
                 queries += self._in_queries(sobject, "Id", ids)
         if {"Account", "Contact"} & objects and domains and "Account" in self.describes:
-            queries += self._account_queries(domains)
+            queries += self._account_queries(domains, match_field)
         rows = self._run(queries)
         self._link_by_external_id(rows, keys, linked)
         matches = Matches(leads=_by_email(rows["Lead"]), contacts=_by_email(rows["Contact"]))
         _prefer_linked(matches, rows, linked)
         for found in matches.contacts.values():
             matches.contacts_by_id.update({row["Id"]: row for row in found})
-        matches.accounts = self._accounts(rows["Account"], domains)
+        matches.accounts = self._accounts(rows["Account"], domains, match_field)
         converted = {row["ConvertedContactId"] for found in matches.leads.values()
                      for row in found if row.get("IsConverted") and row.get("ConvertedContactId")}
         missing = sorted(converted - set(matches.contacts_by_id))
@@ -168,15 +173,15 @@ class Matcher:
         return [(sobject, format_soql(template, chunk))
                 for chunk in chunk_in_values(values, template)]
 
-    def _url_match_field(self) -> bool:
-        match_field = self.settings.account_match_field
+    def _url_match_field(self, match_field: str) -> bool:
         meta = next((f for f in self.describes["Account"]["fields"] if f["name"] == match_field),
                     {})
         return meta.get("type") == "url"
 
-    def _account_queries(self, domains: list[str]) -> list[tuple[str, str]]:
-        match_field = self.settings.account_match_field
-        if not self._url_match_field():
+    def _account_queries(self, domains: list[str],
+                         match_field: str | None) -> list[tuple[str, str]]:
+        match_field = match_field or self.settings.account_match_field
+        if not self._url_match_field(match_field):
             return self._in_queries("Account", match_field, domains)
         fields = self._fields("Account")
 
@@ -188,8 +193,8 @@ class Matcher:
 
         return [("Account", render(chunk)) for chunk in chunk_values(domains, render)]
 
-    def _accounts(self, rows: list[dict[str, Any]],
-                  domains: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _accounts(self, rows: list[dict[str, Any]], domains: list[str],
+                  match_field: str | None) -> dict[str, list[dict[str, Any]]]:
         """Accounts by the domain they match.
 
         A URL field compares normalised registrable domains (the LIKE query over-selects:
@@ -197,20 +202,24 @@ class Matcher:
         """
         if not rows:
             return {}
-        if self._url_match_field():
+        match_field = match_field or self.settings.account_match_field
+        if self._url_match_field(match_field):
             wanted = set(domains)
-            grouped = self._group(rows, website_domain)
+            grouped = _group(rows, website_domain, match_field)
             return {domain: found for domain, found in grouped.items() if domain in wanted}
-        return self._group(rows, lambda value: str(value).strip().casefold())
+        return _group(rows, lambda value: str(value).strip().casefold(), match_field)
 
-    def _group(self, rows: list[dict[str, Any]], key: Any) -> dict[str, list[dict[str, Any]]]:
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            value = row.get(self.settings.account_match_field)
-            domain = key(value) if value else None
-            if domain:
-                grouped.setdefault(domain, []).append(row)
-        return grouped
+
+def _group(rows: list[dict[str, Any]], key: Any,
+           match_field: str) -> dict[str, list[dict[str, Any]]]:
+    """Accounts by the normalised value of their match field."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        value = row.get(match_field)
+        domain = key(value) if value else None
+        if domain:
+            grouped.setdefault(domain, []).append(row)
+    return grouped
 
 
 def _prefer_linked(matches: Matches, rows: dict[str, list[dict[str, Any]]],

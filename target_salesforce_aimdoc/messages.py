@@ -23,13 +23,15 @@ class MalformedMessageStream(InvalidInputLine):
 class LineNumberedReader(SingerReader):
     """The SDK's reader, with the line number in every message-stream error."""
 
+    read_ahead: ReadAhead | None = None  # the input being read (its backlog sizes batches)
+
     def process_lines(self, file_input: IO[Any] | None,
                       callbacks: dict[str, Callable[[dict], None]]) -> Counter[str]:
         """Process lines; a bad line or a RECORD before its SCHEMA names its line number."""
         self.line_number = 0
+        self.read_ahead = ReadAhead(file_input or self.default_input)
         try:
-            return super().process_lines(ReadAhead(file_input or self.default_input),
-                                         callbacks)
+            return super().process_lines(self.read_ahead, callbacks)
         except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
             text = str(self._current_message or "")[:200].strip()
             raise MalformedMessageStream(
@@ -77,6 +79,11 @@ class ReadAhead:
             with self._ready:
                 self._done = True
                 self._ready.notify()
+
+    @property
+    def waiting(self) -> int:
+        """Characters read from the input and not yet processed (the backlog)."""
+        return self._size
 
     def __iter__(self) -> ReadAhead:
         return self

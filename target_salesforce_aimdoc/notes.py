@@ -7,8 +7,11 @@ record), note creates and updates go in sObject Collections, and with the state 
 is found again by its title and the record it is attached to, so there is never a second one.
 A note's identity is the whole conversation id: a note found by its title (which shows only the
 id's end) is taken only when its content names that conversation (``TextPreview``, or the classic
-Note's body). A note deleted in Salesforce is made again and linked again; a note whose person
-got a new Lead or Contact is linked to it (``reattach``). A contact whose link is not in the
+Note's body), and is left as it is when what Salesforce keeps about its content shows the note
+just rendered (ContentNote ``ContentSize`` and ``TextPreview``, read in the same query; the
+classic Note's ``Body``): a rerun with the state lost rewrites only the notes that changed.
+A note deleted in Salesforce is made again and linked again; a note whose person got a new
+Lead or Contact is linked to it (``reattach``). A contact whose link is not in the
 state (evicted, or the state lost) is found in Salesforce by the field its key is mapped to,
 one query per batch. A transcript whose contact is not synced yet is skipped with the reason
 and retried at the end of the run and in later runs (through the dead-letter file) until the
@@ -416,6 +419,9 @@ class NoteWriter:
                 if note_id:
                     job.note_ids[target] = note_id
                     taken.add(note_id)
+            found_bodies = [bodies.get(note) for note in job.note_ids.values()]
+            if found_bodies and all(_same_text(body, job.note.text) for body in found_bodies):
+                job.link_meta["digest"] = job.note.digest  # found as it is: no rewrite
 
     def _find_content_notes(self, jobs: list[NoteJob]) -> None:
         """Find ContentNotes by title and the id in their preview, then their records.
@@ -426,11 +432,13 @@ class NoteWriter:
         """
         by_title: dict[str, list[str]] = {}
         previews: dict[str, Any] = {}
-        for row in self._query_in("SELECT Id, Title, TextPreview FROM ContentNote WHERE Title "
-                                  "IN {} ORDER BY CreatedDate", sorted({j.note.title
-                                                                        for j in jobs})):
+        sizes: dict[str, Any] = {}
+        for row in self._query_in("SELECT Id, Title, TextPreview, ContentSize FROM ContentNote "
+                                  "WHERE Title IN {} ORDER BY CreatedDate",
+                                  sorted({j.note.title for j in jobs})):
             by_title.setdefault(row["Title"], []).append(row["Id"])  # oldest first
             previews[row["Id"]] = row.get("TextPreview")
+            sizes[row["Id"]] = row.get("ContentSize")
         chosen: dict[str, str] = {}
         taken: set[str] = set()
         for sure in (True, False):  # notes that name their id first, then undecided ones
@@ -453,6 +461,8 @@ class NoteWriter:
             if note_id:  # attached targets keep it; the rest get a link (``_link_new...``)
                 job.note_ids = dict.fromkeys(attached.get(note_id, set()), note_id)
                 job.note_ids.setdefault("", note_id)
+                if job.note.stored_as(sizes.get(note_id), previews.get(note_id)):
+                    job.link_meta["digest"] = job.note.digest  # found as it is: no rewrite
 
     def _query_in(self, template: str, values: list[str]) -> list[dict[str, Any]]:
         """One query per chunk of values, all in Composite calls."""
@@ -478,6 +488,11 @@ def _pick(candidates: list[str], text_of: Any, key: str, taken: set[str], *,
         if named is None and undecided is None:
             undecided = note_id
     return None if sure_only else undecided
+
+
+def _same_text(stored: Any, text: str) -> bool:
+    """Whether a classic Note's stored ``Body`` is ``text`` (line ends aside)."""
+    return isinstance(stored, str) and stored.replace("\r\n", "\n") == text
 
 
 def names_conversation(text: Any, key: str) -> bool | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Literal
+from urllib.parse import quote
 
 from target_salesforce_aimdoc.safe_html import safe_url
 
@@ -30,6 +32,7 @@ _FIELD_CAP, _URL_CAP, _NAME_CAP = 200, 400, 100
 _QUESTION_CAP, _ANSWER_CAP, _MAX_ANSWERS = 200, 500, 100
 _SHORT_ID = 12
 _UTM_KEYS = ("source", "medium", "campaign")
+_TAG = re.compile(r"<[^<>]*>")
 _BR = "\x03"  # stands for <br> in a transcript's skeleton (see _transcript)
 
 _NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
@@ -74,6 +77,31 @@ class RenderedNote:
     def content_base64(self) -> str:
         """ContentNote ``Content``: base64 of the UTF-8 HTML."""
         return base64.b64encode(self.html.encode("utf-8")).decode("ascii")
+
+    def stored_as(self, size: Any, preview: Any) -> bool:
+        """Whether a ContentNote's ``ContentSize`` and ``TextPreview`` show this very note.
+
+        What Salesforce keeps about a note's content, read with the note itself: its size in
+        bytes must be this HTML's, and its preview (the first 255 characters of its text) must
+        begin this note's text (compared without spacing, which Salesforce may lay out its
+        own way). Anything else (a missing field, a size off by one byte) reads as changed,
+        so the note is written again: a wrong "changed" costs one write, never a stale note.
+        """
+        if type(size) is not int or size != len(self.html.encode("utf-8")):
+            return False
+        if not isinstance(preview, str):
+            return False
+        stored = _spaceless(html_lib.unescape(preview)).removesuffix(ELLIPSIS)
+        return bool(stored) and _spaceless(note_plain_text(self.html[:8000])).startswith(stored)
+
+
+def note_plain_text(html: str) -> str:
+    """A note's HTML as plain text: each tag a space, entities decoded (as ``TextPreview``)."""
+    return html_lib.unescape(_TAG.sub(" ", html))
+
+
+def _spaceless(text: str) -> str:
+    return "".join(text.split())
 
 
 def is_valid_note_html(html: str) -> bool:
@@ -235,8 +263,10 @@ def _header(transcript: Mapping[str, Any], messages: list[Mapping[str, Any]], ag
         app_url = None  # not a web address: no link is built on it
     if app_url and link.startswith("/"):
         link = app_url.rstrip("/") + link
-    elif app_url and not link and get("agent_id"):
-        link = f"{app_url.rstrip('/')}/agents/{get('agent_id')}/conversations/{conversation_id}"
+    elif app_url and not link and get("agent_id"):  # ids are untrusted text: path-quoted
+        agent_part, conversation_part = (quote(clean_text(get("agent_id")), safe=""),
+                                         quote(conversation_id, safe=""))
+        link = f"{app_url.rstrip('/')}/agents/{agent_part}/conversations/{conversation_part}"
     # Only a web address (https, http to localhost) is offered as the link; other text is kept
     # visible under another label, escaped like every value.
     link_label = "Open in Aimdoc" if not link or safe_url(link) else "Aimdoc link (as sent)"

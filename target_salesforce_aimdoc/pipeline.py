@@ -15,31 +15,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from target_salesforce_aimdoc import crm_objects, error_rate, report_files, run_files
+from target_salesforce_aimdoc import error_rate, links_webhook, report_files, run_files
 from target_salesforce_aimdoc.connection import OrgConnection
 from target_salesforce_aimdoc.deadletters import DeadLetters
 from target_salesforce_aimdoc.duplicates import settle as settle_duplicates
 from target_salesforce_aimdoc.expressions import ExpressionError, captured_value
 from target_salesforce_aimdoc.filters import skip_reason
+from target_salesforce_aimdoc.letters_phase import LettersPhase
 from target_salesforce_aimdoc.links import Link, LinkStore
 from target_salesforce_aimdoc.mapping import map_record, source_identity
 from target_salesforce_aimdoc.matching import Matcher, Matches
-from target_salesforce_aimdoc.notes import (
-    NoteJob,
-    NoteSettings,
-    NoteWriter,
-    compact_qualification,
-    contact_key_fields,
-    link_unlinked_contacts,
-    reattach_notes,
-    transcript_key,
-)
+from target_salesforce_aimdoc.notes import NoteSettings, compact_qualification, reattach_notes
+from target_salesforce_aimdoc.notes_phase import AMBIGUOUS_TRIES, NotesPhase
 from target_salesforce_aimdoc.parked import ParkedNotes
 from target_salesforce_aimdoc.plan import Planner, Step
 from target_salesforce_aimdoc.progress import Progress, quiet_sdk_metrics
 from target_salesforce_aimdoc.report import Outcome, RunReport
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite, StopRun
-from target_salesforce_aimdoc.settings import load_sync_settings
+from target_salesforce_aimdoc.settings import OBJECT_ORDER, load_sync_settings
+from target_salesforce_aimdoc.variants import by_variant, skip_notes
+from target_salesforce_aimdoc.variants import choose as choose_variant
 from target_salesforce_aimdoc.worker import ParallelLane, SerialWorker
 from target_salesforce_aimdoc.writes import apply_steps
 
@@ -52,16 +47,6 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc")
 DEFAULT_OUTPUT = "output/salesforce"
-AMBIGUOUS_TRIES = 3
-
-
-@dataclass
-class PreparedNotes:
-    """A batch of transcripts ready to be written on another thread."""
-
-    records: list[dict[str, Any]]
-    transcripts: dict[str, dict[str, Any]]  # by conversation key
-    links: LinkStore  # a copy of the links their notes need
 
 
 @dataclass
@@ -73,21 +58,11 @@ class MappedRows:
     unchanged: list[tuple[str, Link]] = field(default_factory=list)  # key, link
 
 
-@dataclass
-class NotesResult:
-    """What writing a batch of notes did, waiting to be committed to the run."""
-
-    written: list[NoteJob]
-    pending: list[dict[str, Any]]  # their contact is not synced yet
-    anonymous: list[dict[str, Any]]  # no contact at all
-    by_key: dict[str, dict[str, Any]]
-
-
 class MaxErrorRateExceeded(RuntimeError):
     """More records failed than ``max_error_rate`` allows (raised after every write)."""
 
 
-class SyncRun:
+class SyncRun(NotesPhase, LettersPhase):
     """One run of the target: settings, the Salesforce connection, describes, the report."""
 
     def __init__(self, config: dict[str, Any], links: LinkStore | None = None, *,
@@ -181,21 +156,24 @@ class SyncRun:
             return None
         rows: list[tuple[dict[str, Any], Skip | None, MappedRecord | None]] = []
         unchanged: list[tuple[str, Link]] = []
-        objects = [obj.sobject for obj in stream.enabled_objects]
+        objects = {config.variant: [obj.sobject for obj in config.enabled_objects]
+                   for config in stream.configs}
         for record in records:
-            skip = skip_reason(record, stream, self.settings)
+            config = choose_variant(stream, record, self.settings)  # per-agent config
+            wanted = objects[config.variant]
+            skip = skip_reason(record, config, self.settings)
             if skip is None:
-                key, updated_at = source_identity(record, stream, self.settings)
-                link = key and self.links.unchanged(stream.name, key, updated_at, objects)
+                key, updated_at = source_identity(record, config, self.settings)
+                link = key and self.links.unchanged(stream.name, key, updated_at, wanted)
                 if link and not (self.connection.ready or self.links.trusted_before_login()):
                     self.connection.ensure()  # links of another config: check the org first
-                    link = self.links.unchanged(stream.name, key, updated_at, objects)
+                    link = self.links.unchanged(stream.name, key, updated_at, wanted)
                 if link:  # synced before, not changed since: no mapping, no call
                     unchanged.append((key, link))
                     continue
                 if key:  # a record with no key or a bad e-mail fails before any describe
                     self.connection.ensure()
-            mapped = None if skip else map_record(record, stream, self.settings, self.describes)
+            mapped = None if skip else map_record(record, config, self.settings, self.describes)
             rows.append((record, skip, mapped))
         return MappedRows(stream, rows, unchanged)
 
@@ -206,25 +184,32 @@ class SyncRun:
         ``mapped`` is the batch through ``map_batch`` when that was done already.
         """
         if self.notes is not None and stream_name == self.notes.stream:
-            self.run_notes(records)
+            self.run_notes(skip_notes(records, self.settings, self.notes, self.report))
             return []
         stream = self.settings.stream(stream_name)
         if stream is None:
             self._warn_unconfigured(stream_name, len(records))
             return []
         first_outcome = len(self.report.outcomes)
-        batch = self._mapped(mapped or self.map_batch(stream_name, records))
-        objects = {obj.sobject for obj in stream.enabled_objects}
-        batch = self._skip_unchanged(batch, objects)
-        for attempt in range(1, AMBIGUOUS_TRIES + 1):
-            try:
-                with self.connection.exclusive():
-                    steps = self._match_plan_write(stream, batch, objects)
-                break
-            except AmbiguousWrite as exc:
-                if attempt == AMBIGUOUS_TRIES:
-                    raise
-                LOGGER.warning("%s; matching the batch again so nothing is created twice", exc)
+        batch: list[MappedRecord] = []
+        steps: list[Step] = []
+        # Records of each per-agent config (variant) are matched and written with it; a
+        # batch of one config is one group, as many calls as without variants.
+        for config, rows in by_variant(stream, self._mapped(
+                mapped or self.map_batch(stream_name, records))):
+            objects = {obj.sobject for obj in config.enabled_objects}
+            group = self._skip_unchanged(rows, objects)
+            batch += group
+            for attempt in range(1, AMBIGUOUS_TRIES + 1):
+                try:
+                    with self.connection.exclusive():
+                        steps += self._match_plan_write(config, group, objects)
+                    break
+                except AmbiguousWrite as exc:
+                    if attempt == AMBIGUOUS_TRIES:
+                        raise
+                    LOGGER.warning("%s; matching the batch again so nothing is created twice",
+                                   exc)
         self._remember(steps, batch, records)
         for step in steps:
             self.report.add_step(step)
@@ -234,8 +219,12 @@ class SyncRun:
 
     def _match_plan_write(self, stream: StreamConfig, batch: list[MappedRecord],
                           objects: set[str]) -> list[Step]:
-        """Match, then plan and write Accounts, Contacts and Leads in that order."""
-        matches = self._overlay(self.matcher.find(batch, objects, self._linked(batch)))
+        """Match, then plan and write Accounts, Contacts and Leads in that order.
+
+        ``stream`` is the config (the stream's or an agent's variant) the batch was mapped with.
+        """
+        matches = self._overlay(self.matcher.find(batch, objects, self._linked(batch),
+                                                  self.settings.match_field(stream)))
         planner = Planner(stream, self.settings, self.describes, self.links,
                           user_id=self.client.user_id,
                           external_ids=self.connection.external_ids)
@@ -267,12 +256,13 @@ class SyncRun:
         stream, batch = rows.stream, []
         self.report.begin_attempt()
         contacts = self.notes is not None and stream.name == self.notes.contact_stream
+        enabled = {obj.sobject for config in stream.configs for obj in config.enabled_objects}
         for key, link in rows.unchanged:
             self.report.records_seen[stream.name] += 1
-            for obj in stream.enabled_objects:
-                if link.ids.get(obj.sobject):  # "" marks an object this record does not feed
-                    self.report.add(Outcome(stream.name, key, obj.sobject, "unchanged",
-                                            link.ids[obj.sobject],
+            for name in OBJECT_ORDER:  # the objects of any of the stream's per-agent configs
+                if name in enabled and link.ids.get(name):  # "" marks an object not fed
+                    self.report.add(Outcome(stream.name, key, name, "unchanged",
+                                            link.ids[name],
                                             "not changed since the last sync"))
         for record, skip, mapped in rows.rows:
             self.report.records_seen[stream.name] += 1
@@ -386,7 +376,8 @@ class SyncRun:
             if source not in synced:
                 continue
             stream = self.settings.stream(mapped.stream)
-            for obj in stream.enabled_objects if stream else []:
+            config = stream.config_named(mapped.variant) if stream else None  # its agent's
+            for obj in config.enabled_objects if config else []:
                 if obj.sobject not in mapped.payloads:
                     self.links.record(mapped.stream, mapped.key, obj.sobject, "",
                                       mapped.updated_at)
@@ -401,245 +392,11 @@ class SyncRun:
         if self.notes is None or stream_name != self.notes.stream:
             self.run_batch(stream_name, records, mapped)
             return
-        prepared = self._prepare_notes(records)
+        prepared = self._prepare_notes(skip_notes(records, self.settings, self.notes,
+                                                  self.report))  # per-agent notes rules
         for result in self.notes_lane.submit(set(prepared.transcripts), self._write_notes,
                                              prepared):
             self._commit_notes(result, park=True)
-
-    def _drain_notes(self) -> None:
-        for result in self.notes_lane.drain():
-            self._commit_notes(result, park=True)
-
-    def run_notes(self, transcripts: list[dict[str, Any]], *, park: bool = True) -> set[str]:
-        """Keep one note per conversation current; return the keys whose contact is unsynced.
-
-        Those transcripts are parked in the dead letters (on disk before the state moves
-        past them) unless ``park`` is false (they are there already).
-        """
-        return self._commit_notes(self._write_notes(self._prepare_notes(transcripts)),
-                                  park=park)
-
-    def _prepare_notes(self, transcripts: list[dict[str, Any]]) -> PreparedNotes:
-        """The transcripts by key, and a copy of the links their notes need (this thread).
-
-        Contacts with no link (evicted, or the state lost) are found in Salesforce first, by
-        the field their key is mapped to: one query per object for the batch.
-        """
-        assert self.notes is not None
-        by_key = {transcript_key(t): t for t in transcripts}
-        wanted = [(self.notes.stream, key) for key in by_key]
-        contacts = [str(t.get(self.notes.contact_key)) for t in transcripts
-                    if t.get(self.notes.contact_key)]
-        key_fields = contact_key_fields(self.settings, self.notes)
-        if key_fields and any(self.links.get(self.notes.contact_stream, c) is None
-                              for c in contacts):
-            self.connection.ensure()  # contacts with no link: found in Salesforce, one query
-            link_unlinked_contacts(self.client, self.notes, key_fields, self.links, contacts)
-        wanted += [(self.notes.contact_stream, contact) for contact in contacts]
-        return PreparedNotes(transcripts, by_key, self.links.snapshot(wanted))
-
-    def _write_notes(self, prepared: PreparedNotes) -> NotesResult:
-        """Render and write the notes of prepared transcripts (any thread: no shared state)."""
-        assert self.notes is not None
-        writer = NoteWriter(self.client, self.notes, prepared.links, dry_run=self.dry_run)
-        transcripts, by_key = prepared.records, prepared.transcripts
-        with self.connection.exclusive():  # find and write: no other run in between
-            jobs, pending, anonymous = writer.jobs(transcripts)
-            for attempt in range(1, AMBIGUOUS_TRIES + 1):
-                try:
-                    written = writer.write(jobs)
-                    break
-                except AmbiguousWrite as exc:
-                    if attempt == AMBIGUOUS_TRIES:
-                        raise
-                    LOGGER.warning("%s; finding the batch's notes again so none is made twice",
-                                   exc)
-                    jobs = writer.jobs(transcripts)[0]
-        return NotesResult(written, pending, anonymous, by_key)
-
-    def _commit_notes(self, result: NotesResult, *, park: bool) -> set[str]:
-        """Outcomes, links and dead letters of written notes (on the run's own thread).
-
-        Transcripts whose contact is not synced yet are parked (``parked``; on disk before
-        the state moves past them, never dead letters) unless ``park`` is false.
-        """
-        assert self.notes is not None
-        stream = self.notes.stream
-        self.report.begin_attempt()
-        waiting = {transcript_key(t): t for t in result.pending}
-        contact_of = {key: str(t.get(self.notes.contact_key)) for key, t in waiting.items()}
-        self.pending_notes.update(contact_of)
-        if park:
-            self.parked.park([(key, contact_of[key], transcript)
-                              for key, transcript in waiting.items()])
-        for transcript in result.anonymous:
-            self.report.records_seen[stream] += 1
-            self.report.add(Outcome(stream, transcript_key(transcript), "Note", "skipped",
-                                    reason="no_contact"))
-        failed, done = [], set()
-        for job in result.written:
-            outcome = _note_outcome(stream, job)
-            contact = (result.by_key.get(job.key) or {}).get(self.notes.contact_key)
-            person = self.report.people.get((self.notes.contact_stream, str(contact)))
-            if person:  # the report shows the person beside the note
-                self.report.person(stream, job.key, *person)
-            self.report.records_seen[stream] += 1
-            self.report.add(outcome, attempted=True)
-            if outcome.outcome in {"created", "updated", "failed"}:
-                self.report.add_salesforce(stream, "Note", outcome.outcome, outcome.record_id)
-            if outcome.outcome == "failed":
-                failed.append((outcome, result.by_key.get(job.key), None))
-            else:
-                meta = {"contact": str(contact)} if contact else {}
-                self.links.record(stream, job.key, "Note", outcome.record_id or "",
-                                  None, notes=job.note_ids, digest=job.note.digest, **meta)
-                done.add(job.key)
-        # A conversation parked earlier and written since: its older parked copy is dropped,
-        # so neither the end of this run nor the next one writes that older transcript over it.
-        for key in done:
-            self.pending_notes.pop(key, None)
-        self.parked.drop(done | {outcome.key for outcome, _, _ in failed})
-        self.dead_letters.resolve(stream, done)
-        self.dead_letters.add_many(failed)
-        self._progress()
-        return set(waiting)
-
-    def _skip_note(self, key: str, reason: str) -> None:
-        """A transcript given up (parked longer than ``parked_max_days``): a skip."""
-        assert self.notes is not None
-        self.pending_notes.pop(key, None)
-        self.parked.drop({key})
-        self.report.records_seen[self.notes.stream] += 1
-        self.report.add(Outcome(self.notes.stream, key, "Note", "skipped", reason=reason))
-
-    def _settle_pending_notes(self) -> None:
-        """At the end of a run (every contact drained): notes whose contact synced meanwhile.
-
-        Parked transcripts (this run's and earlier runs') whose contact has synced are
-        written; those parked past ``parked_max_days`` are given up; the rest stay parked.
-        Each is a skip, counted with its reason: ``contact_filtered:<rule>`` when a filtering
-        rule skipped its contact in this run, else ``contact_not_synced``.
-        """
-        if self.notes is None or not self.pending_notes:
-            return
-        stream = self.notes.stream
-        key_fields = contact_key_fields(self.settings, self.notes)
-        if key_fields:  # contacts with no link (evicted, synced by another pipeline)
-            self.connection.ensure()
-            link_unlinked_contacts(self.client, self.notes, key_fields, self.links,
-                                   set(self.pending_notes.values()))
-        ready = {key for key, contact in self.pending_notes.items() if self._synced(contact)}
-        for key in self.parked.expired() - ready:
-            self._skip_note(key, "contact_not_synced_expired")
-        self.pending_notes = {key: contact for key, contact in self.pending_notes.items()
-                              if key not in ready}
-        records = self.parked.records(ready)  # dropped once written (or failed: a letter)
-        for start in range(0, len(records), self.batch_size):
-            self.run_notes(records[start:start + self.batch_size], park=False)
-        for key, contact in self.pending_notes.items():
-            rule = self._filtered_contacts.get(contact)
-            self.report.records_seen[stream] += 1
-            self.report.add(Outcome(stream, key, "Note", "skipped", reason=(
-                f"contact_filtered:{rule}" if rule else "contact_not_synced")))
-
-    def _synced(self, contact_key: str) -> bool:
-        """Whether a contact has a record its notes attach to (as ``NoteWriter.jobs`` asks)."""
-        assert self.notes is not None
-        link = self.links.get(self.notes.contact_stream, contact_key)
-        return bool(link and any(link.ids.get(name) for name in self.notes.attach_to))
-
-    def _dead_letters(self, stream: StreamConfig, records: list[dict[str, Any]],
-                      batch: list[MappedRecord], first_outcome: int) -> None:
-        """Every failed record and object of the batch goes to the dead letters.
-
-        The batch's other records retire their earlier letters (a later success, or a newer
-        version filtered out or unchanged).
-        """
-        sources: dict[str, dict[str, Any]] = {}
-        for record in records:
-            with contextlib.suppress(ExpressionError):  # already reported by mapping
-                sources[str(stream.key.evaluate(record))] = record
-        mapped = {m.key: m for m in batch}
-        entries = []
-        for outcome in self.report.outcomes[first_outcome:]:
-            if outcome.outcome != "failed" or outcome.stream != stream.name:
-                continue
-            payload = mapped.get(outcome.key)
-            fields = payload.payloads.get(outcome.sobject or "", {}) if payload else {}
-            entries.append((outcome, sources.get(outcome.key),
-                            {name: value for name, (value, _) in fields.items()}))
-        failed = {outcome.key for outcome, _, _ in entries}
-        self.dead_letters.resolve(stream.name, set(sources) - failed)
-        self.dead_letters.add_many(entries)
-
-    def reject(self, stream_name: str, record: dict[str, Any], code: str, message: str,
-               field: str | None) -> None:
-        """A record refused before mapping (e.g. it violates its schema): report, dead letter."""
-        stream = self.settings.stream(stream_name)
-        key = self._key(stream, record) if stream is not None else str(record.get("id", "?"))
-        where = f" field {field}" if field else ""
-        error = {"statusCode": code, "fields": [field] if field else [],
-                 "message": f"stream {stream_name} record {key}{where}: {message}"}
-        outcome = Outcome(stream_name, key, None, "failed", errors=[error])
-        self.report.begin_attempt()
-        self.report.records_seen[stream_name] += 1
-        self.report.add(outcome)
-        self.report.person_of(stream_name, key, record)
-        self.dead_letters.add(outcome, record)
-        LOGGER.warning("%s", error["message"])
-
-    def retry_dead_letters(self) -> int:
-        """Run this pipeline's dead letters again (at the start of a run); return how many.
-
-        Only letters of streams this run syncs are taken (the others stay in the file);
-        letters whose record was synced since in a newer version are retired unretried.
-        Transcripts parked by earlier runs wait for their contact again (``parked``).
-        """
-        self.pending_notes.update(self.parked.load())
-        pending = self.dead_letters.pending(self.uses, self._synced_since)
-        total = sum(len(records) for records in pending.values())
-        if total:
-            self._progress_meter.expect(total)
-        self.report.retrying = True
-        try:
-            for stream, records in pending.items():
-                LOGGER.info("Retrying %d dead letters of %s", len(records), stream)
-                for record in records:
-                    key, updated_at = self._letter_time(stream, record)
-                    if key and updated_at:
-                        self._letter_times[(stream, key)] = updated_at
-                for start in range(0, len(records), self.batch_size):
-                    self.run_batch(stream, records[start:start + self.batch_size])
-        finally:
-            self.report.retrying = False
-        return total
-
-    def _letter_time(self, stream_name: str, record: dict[str, Any]) -> tuple[str | None, Any]:
-        """A dead letter's record key and ``updated_at`` (None when unknown)."""
-        stream = self.settings.stream(stream_name)
-        with contextlib.suppress(ExpressionError, ValueError, TypeError, AttributeError):
-            if stream is not None:
-                return source_identity(record, stream, self.settings)
-        return None, None
-
-    def _synced_since(self, stream_name: str, record: dict[str, Any]) -> bool:
-        """Whether a newer version of a dead letter's record was synced since it failed."""
-        key, updated_at = self._letter_time(stream_name, record)
-        link = self.links.get(stream_name, key) if key else None
-        return bool(link and link.updated_at and updated_at and link.updated_at > updated_at)
-
-    def _retire_stale_letters(self) -> None:
-        """Drop retried letters whose record a newer version synced before this run.
-
-        The links (read from the tap's state, which may come after the retry) say so; the
-        retried outcome of such a letter no longer counts.
-        """
-        for (stream, key), updated_at in self._letter_times.items():
-            link = self.links.get(stream, key)
-            if link and link.updated_at and link.updated_at > updated_at:
-                if self.report.retire(stream, key):
-                    self.dead_letters.retired += 1
-                self.dead_letters.resolve(stream, {key})
 
     def uses(self, stream_name: str) -> bool:
         """Whether a stream feeds Salesforce (a configured stream or the notes stream)."""
@@ -720,7 +477,7 @@ class SyncRun:
             return
         token = self.config.get("links_webhook_token")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        crm_objects.publish(url, crm_objects.changed_links(self.links), headers=headers)
+        links_webhook.publish(url, links_webhook.changed_links(self.links), headers=headers)
 
     def _log_summary(self, data: dict[str, Any], html_path: Any) -> None:
         usage = self.client.usage
@@ -743,16 +500,3 @@ class SyncRun:
         LOGGER.info("  Report: %s", html_path)
 
 
-def _note_outcome(stream: str, job: NoteJob) -> Outcome:
-    """One outcome per conversation from its note steps (the note, its links)."""
-    note_steps = [step for step in job.steps if step.sobject != "ContentDocumentLink"]
-    failed = [step for step in job.steps if step.action == "fail"]
-    actions = {step.action for step in note_steps}
-    if failed:
-        outcome, errors = "failed", [e for step in failed for e in step.errors]
-    else:
-        errors = []
-        outcome = ("created" if "create" in actions else "updated"
-                   if "update" in actions or len(job.steps) > len(note_steps) else "unchanged")
-    record_id = next((step.record_id for step in note_steps if step.record_id), None)
-    return Outcome(stream, job.key, "Note", outcome, record_id, None, errors)

@@ -13,6 +13,8 @@ Defaults are stated in the descriptions and applied here.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,9 +42,11 @@ __all__ = [
     "ConfigError",
     "ConfigErrors",
     "FieldRule",
+    "NotesRule",
     "ObjectConfig",
     "StreamConfig",
     "SyncSettings",
+    "Variant",
     "load_sync_settings",
     "merged_streams",
     "raise_all",
@@ -230,6 +234,80 @@ STREAM_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+NOTES_RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Transcript notes of this stream's contacts (when it is the notes' `contact_stream`): "
+        "`enabled` (default true) and `filters`, rules on the transcript record (e.g. "
+        "`escalated`, `buyer_intent`, `status`, `message_count`) that must all hold for its "
+        "note to be written; skips are counted per rule."
+    ),
+    "properties": {
+        "enabled": {"type": "boolean", "description": "Write notes (default true)."},
+        "filters": {"type": "array", "items": FILTER_SCHEMA,
+                    "description": "Rules on the transcript record; replaces the stream's."},
+    },
+    "additionalProperties": False,
+}
+
+OVERRIDABLE: tuple[str, ...] = ("filters", "objects", "account_match_field", "notes")
+"""The stream settings a variant (``agents`` / ``variants``) may override."""
+
+STREAM_SCHEMA["properties"]["account_match_field"] = {
+    "type": "string",
+    "pattern": FIELD_NAME,
+    "description": "Overrides the top-level `account_match_field` for this stream.",
+}
+STREAM_SCHEMA["properties"]["notes"] = NOTES_RULE_SCHEMA
+
+_OVERRIDE_PROPERTIES = {name: STREAM_SCHEMA["properties"][name] for name in OVERRIDABLE}
+
+AGENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Overrides for the records of one Aimdoc agent (keyed by its `agent_id` or "
+        "`agent_name`): `filters`, `objects`, `account_match_field`, `notes`, merged over "
+        "the stream's own config like `streams` over the shipped default."
+    ),
+    "properties": _OVERRIDE_PROPERTIES,
+    "additionalProperties": False,
+}
+
+VARIANT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Overrides for the records where `when` is true (first matching variant wins)."
+    ),
+    "properties": {
+        "when": {**EXPRESSION_SCHEMA, "description": "Which records use this variant. "
+                 + EXPRESSION_HELP},
+        "name": {"type": "string", "minLength": 1,
+                 "description": "A name for logs and paths (default: its position)."},
+        **_OVERRIDE_PROPERTIES,
+    },
+    "required": ["when"],
+    "additionalProperties": False,
+}
+
+STREAM_SCHEMA["properties"]["agents"] = {
+    "type": "object",
+    "description": (
+        "Per-agent configuration: agent id or name -> overrides for that agent's records "
+        "(shorthand for a variant with `when: agent_id == '<key>' or agent_name == '<key>'`). "
+        "Checked before `variants`, in the order written; a record matching none uses the "
+        "stream's own config."
+    ),
+    "propertyNames": {"minLength": 1},
+    "additionalProperties": AGENT_SCHEMA,
+}
+STREAM_SCHEMA["properties"]["variants"] = {
+    "type": "array",
+    "description": (
+        "Overrides chosen by an expression on the record; the first whose `when` holds wins."
+    ),
+    "items": VARIANT_SCHEMA,
+}
+
 STREAMS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": (
@@ -411,8 +489,29 @@ class ObjectConfig:
 
 
 @dataclass(frozen=True)
+class NotesRule:
+    """Whether a stream's contacts get transcript notes, and rules on the transcripts."""
+
+    enabled: bool = True
+    filters: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A stream's config for the records where ``when`` holds (``agents`` / ``variants``)."""
+
+    name: str
+    when: CompiledExpression
+    config: StreamConfig
+
+
+@dataclass(frozen=True)
 class StreamConfig:
-    """How one incoming Singer stream feeds Salesforce."""
+    """How one incoming Singer stream feeds Salesforce.
+
+    ``variant`` names a per-agent (or per-expression) config ("" for the stream's own);
+    ``variants`` are the stream's, in the order they are tried.
+    """
 
     name: str
     key: CompiledExpression
@@ -420,12 +519,26 @@ class StreamConfig:
     filters: list[Rule]
     objects: dict[str, ObjectConfig]
     updated_at: CompiledExpression | None = None
+    account_match_field: str | None = None
+    account_match_path: str = "account_match_field"  # where the match field is set
+    notes: NotesRule = field(default_factory=NotesRule)
+    variant: str = ""
+    variants: tuple[Variant, ...] = ()
 
     @property
     def enabled_objects(self) -> list[ObjectConfig]:
         """The enabled objects in write order: Account, Contact, Lead."""
         found = [self.objects.get(name) for name in OBJECT_ORDER]
         return [obj for obj in found if obj is not None and obj.enabled]
+
+    @property
+    def configs(self) -> list[StreamConfig]:
+        """The stream's own config, then every variant's."""
+        return [self, *(variant.config for variant in self.variants)]
+
+    def config_named(self, variant: str) -> StreamConfig:
+        """The variant's config by name ("" or an unknown name: this one)."""
+        return next((c for c in self.configs if c.variant == variant), self)
 
 
 @dataclass(frozen=True)
@@ -447,10 +560,19 @@ class SyncSettings:
         """The config of an incoming stream, or None when it is not synced."""
         return self.streams.get(name)
 
+    def match_field(self, stream: StreamConfig | None) -> str:
+        """The Account match field of a stream (or variant): its own, else the top-level one."""
+        return (stream.account_match_field if stream else None) or self.account_match_field
+
+    @property
+    def all_configs(self) -> list[StreamConfig]:
+        """Every stream's config and its variants'."""
+        return [config for stream in self.streams.values() for config in stream.configs]
+
     @property
     def sobjects(self) -> set[str]:
-        """Objects enabled in any stream: the describes the checks need."""
-        return {obj.sobject for stream in self.streams.values() for obj in stream.enabled_objects}
+        """Objects enabled in any stream or variant: the describes the checks need."""
+        return {obj.sobject for config in self.all_configs for obj in config.enabled_objects}
 
 
 # --- validation --------------------------------------------------------------------------
@@ -478,19 +600,34 @@ def schema_errors(config: Mapping[str, Any]) -> list[ConfigError]:
 # --- merging -----------------------------------------------------------------------------
 
 
-def _normal_stream(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _normal_filters(items: list[Any] | None) -> list[dict[str, Any]]:
+    return [{"name": f, "expr": f} if isinstance(f, str) else {"name": f["expr"], **f}
+            for f in items or []]
+
+
+def _normal_part(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Shorthands expanded: a field string becomes ``{expr}``, a filter string ``{name, expr}``."""
-    stream = copy.deepcopy(dict(raw))
-    for obj in (stream.get("objects") or {}).values():
+    part = copy.deepcopy(dict(raw))
+    for obj in (part.get("objects") or {}).values():
         fields = (obj or {}).get("fields") or {}
         for name, rule in fields.items():
             if isinstance(rule, str):
                 fields[name] = {"expr": rule}
-    if "filters" in stream:
-        stream["filters"] = [
-            {"name": f, "expr": f} if isinstance(f, str) else {"name": f["expr"], **f}
-            for f in stream["filters"] or []
-        ]
+    if "filters" in part:
+        part["filters"] = _normal_filters(part["filters"])
+    if isinstance(part.get("notes"), dict) and "filters" in part["notes"]:
+        part["notes"]["filters"] = _normal_filters(part["notes"]["filters"])
+    return part
+
+
+def _normal_stream(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A stream's shorthands expanded, its agents' and variants' too."""
+    stream = _normal_part(raw)
+    if isinstance(stream.get("agents"), dict):
+        stream["agents"] = {agent: None if item is None else _normal_part(item)
+                            for agent, item in stream["agents"].items()}
+    if isinstance(stream.get("variants"), list):
+        stream["variants"] = [_normal_part(item) for item in stream["variants"]]
     return stream
 
 
@@ -519,6 +656,32 @@ def merged_streams(user: Mapping[str, Any] | None) -> dict[str, Any]:
 # --- building ----------------------------------------------------------------------------
 
 
+def _has(tree: Any, parts: tuple[str, ...]) -> bool:
+    for part in parts:
+        if not isinstance(tree, dict) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
+class _Places:
+    """Where a setting of a stream or variant config is written, for error paths.
+
+    A variant's setting is named under the variant (``streams.contacts.agents.bot.objects
+    .Lead``) when the variant writes it, else under the stream it inherits it from.
+    """
+
+    def __init__(self, base: str, prefix: str | None = None,
+                 override: Mapping[str, Any] | None = None) -> None:
+        self.base = base
+        self.prefix = prefix
+        self.override = override
+
+    def __call__(self, *parts: str) -> str:
+        own = self.prefix is not None and _has(self.override, parts)
+        return ".".join([self.prefix if own else self.base, *parts])  # type: ignore[list-item]
+
+
 class _Builder:
     """Compiles merged stream config into dataclasses, collecting every problem."""
 
@@ -542,15 +705,16 @@ class _Builder:
         policy = raw.get("policy") or obj.get("policy") or "always"
         return FieldRule(name=name, expr=expr, constant=constant, policy=policy, path=path)
 
-    def sobject(self, sobject: str, raw: dict[str, Any], path: str) -> ObjectConfig:
+    def sobject(self, sobject: str, raw: dict[str, Any], where: _Places) -> ObjectConfig:
         mapped = raw.get("fields") or {}
         defaults = {k: v for k, v in (raw.get("defaults") or {}).items() if v is not None}
         obj = {**raw, "defaults": defaults}
-        places = [(name, f"{path}.fields.{name}") for name in mapped]
-        places += [(name, f"{path}.defaults.{name}") for name in defaults if name not in mapped]
+        places = [(name, where("objects", sobject, "fields", name)) for name in mapped]
+        places += [(name, where("objects", sobject, "defaults", name))
+                   for name in defaults if name not in mapped]
         rules = {
-            name: self.rule(name, dict(mapped.get(name) or {}), obj, where)
-            for name, where in places
+            name: self.rule(name, dict(mapped.get(name) or {}), obj, path)
+            for name, path in places
         }
         enabled = raw.get("enabled", self.config.get(SWITCHES[sobject], sobject == "Lead"))
         return ObjectConfig(
@@ -559,32 +723,94 @@ class _Builder:
             fields=rules,
             defaults={n: r.constant for n, r in rules.items() if r.constant is not None},
             policy=raw.get("policy") or "always",
-            path=path,
+            path=where("objects", sobject),
         )
 
-    def stream(self, name: str, raw: dict[str, Any]) -> StreamConfig | None:
-        path = f"streams.{name}"
-        key = self.compile(raw.get("key") or "id", f"{path}.key")
-        email = self.compile(raw.get("email") or "email", f"{path}.email")
-        updated_at_source = raw.get("updated_at", "updated_at")
-        updated_at = (self.compile(updated_at_source, f"{path}.updated_at")
-                      if updated_at_source else None)
-        filters = []
-        for i, item in enumerate(raw.get("filters") or []):
-            expr = self.compile(item["expr"], f"{path}.filters[{i}]")
+    def rules(self, items: list[dict[str, Any]], path: str) -> list[Rule]:
+        found = []
+        for i, item in enumerate(items):
+            expr = self.compile(item["expr"], f"{path}[{i}]")
             if expr is not None:
-                filters.append(Rule(name=item.get("name") or item["expr"], expr=expr))
+                found.append(Rule(name=item.get("name") or item["expr"], expr=expr))
+        return found
+
+    def notes(self, raw: Mapping[str, Any] | None, where: _Places) -> NotesRule:
+        raw = raw or {}
+        filters = self.rules(raw.get("filters") or [], where("notes", "filters"))
+        return NotesRule(enabled=raw.get("enabled", True) is not False, filters=tuple(filters))
+
+    def build(self, name: str, raw: dict[str, Any], where: _Places) -> StreamConfig | None:
+        """One stream's (or variant's) config, merged already."""
+        key = self.compile(raw.get("key") or "id", where("key"))
+        email = self.compile(raw.get("email") or "email", where("email"))
+        updated_at_source = raw.get("updated_at", "updated_at")
+        updated_at = (self.compile(updated_at_source, where("updated_at"))
+                      if updated_at_source else None)
+        filters = self.rules(raw.get("filters") or [], where("filters"))
         objects = {
-            sobject: self.sobject(sobject, obj, f"{path}.objects.{sobject}")
+            sobject: self.sobject(sobject, obj, where)
             for sobject, obj in (raw.get("objects") or {}).items()
             if obj is not None
         }
         if not objects:
-            self.errors.append(ConfigError(f"{path}.objects", "map at least one object"))
+            self.errors.append(ConfigError(where("objects"), "map at least one object"))
         if key is None or email is None:
             return None
         return StreamConfig(name=name, key=key, email=email, filters=filters, objects=objects,
-                            updated_at=updated_at)
+                            updated_at=updated_at,
+                            account_match_field=raw.get("account_match_field"),
+                            account_match_path=where("account_match_field")
+                            if raw.get("account_match_field") else "account_match_field",
+                            notes=self.notes(raw.get("notes"), where))
+
+    def stream(self, name: str, raw: dict[str, Any]) -> StreamConfig | None:
+        path = f"streams.{name}"
+        own = {k: v for k, v in raw.items() if k not in {"agents", "variants"}}
+        base = self.build(name, own, _Places(path))
+        variants = [self.variant(name, own, source) for source in self.variant_sources(path, raw)]
+        if base is None or any(v is None for v in variants):
+            return None
+        return dataclasses.replace(base, variants=tuple(v for v in variants if v is not None))
+
+    def variant_sources(self, path: str, raw: dict[str, Any]) -> list[tuple[
+            str, CompiledExpression | None, dict[str, Any], str]]:
+        """(name, when, override, path) of each agent and variant, in the order tried."""
+        found = []
+        for agent, override in (raw.get("agents") or {}).items():
+            if override is None:
+                continue
+            literal = json.dumps(agent)
+            source = f"str(coalesce(agent_id, '')) == {literal} or agent_name == {literal}"
+            prefix = f"{path}.agents.{agent}"
+            found.append((f"agents.{agent}", self.compile(source, prefix), override, prefix))
+        for i, item in enumerate(raw.get("variants") or []):
+            prefix = f"{path}.variants[{i}]"
+            override = {k: v for k, v in item.items() if k not in {"when", "name"}}
+            when = self.compile(item["when"], f"{prefix}.when")
+            found.append((item.get("name") or f"variants[{i}]", when, override, prefix))
+        names = [label for label, *_ in found]
+        self.errors += [ConfigError(prefix, f"two variants are named {label!r}")
+                        for label, _, _, prefix in found if names.count(label) > 1]
+        return found
+
+    def variant(self, name: str, own: dict[str, Any], source: tuple[
+            str, CompiledExpression | None, dict[str, Any], str]) -> Variant | None:
+        label, when, override, prefix = source
+        merged = merge(own, override)
+        config = self.build(name, merged, _Places(f"streams.{name}", prefix, override))
+        if config is None or when is None:
+            return None
+        return Variant(name=label, when=when, config=dataclasses.replace(config, variant=label))
+
+    def unique_errors(self) -> list[ConfigError]:
+        """The problems, each once (a variant inherits its stream's)."""
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for error in self.errors:
+            if (error.path, error.message) not in seen:
+                seen.add((error.path, error.message))
+                found.append(error)
+        return found
 
 
 def _free_mail(config: Mapping[str, Any]) -> tuple[FreeMail, list[ConfigError]]:
@@ -616,7 +842,7 @@ def load_sync_settings(config: Mapping[str, Any]) -> SyncSettings:
     builder = _Builder(config, default_functions(free_mail))
     merged = merged_streams(config.get("streams"))
     streams = {name: builder.stream(name, raw) for name, raw in merged.items()}
-    raise_all(errors + builder.errors)
+    raise_all(errors + builder.unique_errors())
     return SyncSettings(
         streams={name: stream for name, stream in streams.items() if stream is not None},
         account_match_field=config.get("account_match_field") or "Website",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from typing import Any
 
@@ -38,24 +39,116 @@ def shallow_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": properties}
 
 
+FIRST_BATCH_ROWS = 200  # one sObject Collection: a trickle's batch
+BATCH_BUDGET_BYTES = 52 * 1024 * 1024  # estimated memory the records of a batch may take
+WRITE_CALL_ROWS = 1000  # one Composite call's five Collections of 200: a large batch's step
+# A batched record's memory, measured (bench/target_memory.py, bench/run.py): about 5,000
+# bytes, 4 times its JSON text and 600 bytes a field (the parsed record, its mapped rows,
+# payloads and answers, while one batch fills and the one before it is synced).
+RECORD_BYTES, TEXT_FACTOR, FIELD_BYTES = 5000, 4, 600
 REJECTED = "__rejected_by_schema__"
 IGNORED = "__stream_not_synced__"
+
+
+class BatchSizer:
+    """How many records a stream's batch holds: adaptive, bounded by memory.
+
+    Small while records trickle in, large in a backfill. A batch starts at ``first`` records
+    (one sObject Collection: a webhook-triggered or one-minute run stays low-latency). When
+    it is full while more input is already waiting (the reader's backlog) or the previous
+    batch is still being synced, the input comes faster than it is synced: the batch grows
+    instead of draining (to 1,000, then doubling: whole Composite calls of 1,000 writes), so a
+    backfill gets a few large batches (fewer calls: matching, Composite and Bulk calls are per
+    batch). When it fills with nothing waiting, it drains and the next batch starts small
+    again. The ceiling is an estimate of memory: ``budget`` bytes of records (each sampled:
+    ``RECORD_BYTES``, ``TEXT_FACTOR`` times its JSON size, ``FIELD_BYTES`` a field), whatever
+    their count; ``batch_size_rows``, when set, caps it too.
+    """
+
+    SAMPLE_EVERY = 16  # records between two size samples
+
+    def __init__(self, cap: int | None, *, first: int = FIRST_BATCH_ROWS,
+                 budget: int = BATCH_BUDGET_BYTES) -> None:
+        self.cap = cap if cap and cap > 0 else None
+        self.first = min(first, self.cap) if self.cap else first
+        self.budget = budget
+        self.limit = self.first
+        self._sampled = self._sampled_bytes = self._json_bytes = 0
+        self._seen = 0
+
+    def observe(self, record: dict[str, Any]) -> None:
+        """Sample the size of one record in ``SAMPLE_EVERY`` (see ``record_bytes``)."""
+        self._seen += 1
+        if self._seen % self.SAMPLE_EVERY == 1:
+            text = json.dumps(record, default=str)
+            self._sampled += 1
+            self._json_bytes += len(text)
+            self._sampled_bytes += (RECORD_BYTES + TEXT_FACTOR * len(text)
+                                    + FIELD_BYTES * (text.count(",") + 1))
+
+    @property
+    def record_bytes(self) -> float:
+        """Estimated memory of a record while batched (4 KB before any sample)."""
+        return self._sampled_bytes / self._sampled if self._sampled else 4096.0
+
+    @property
+    def json_bytes(self) -> float:
+        """Mean size of a record's JSON text (1 KB before any sample)."""
+        return self._json_bytes / self._sampled if self._sampled else 1024.0
+
+    @property
+    def ceiling(self) -> int:
+        """The most records a batch may hold: the memory budget, and the user's cap."""
+        rows = int(self.budget / max(self.record_bytes, 1.0))
+        if rows >= WRITE_CALL_ROWS:
+            rows -= rows % WRITE_CALL_ROWS  # whole write calls
+        rows = max(self.first, rows)
+        return min(rows, self.cap) if self.cap else rows
+
+    def full(self, size: int, *, behind: bool) -> bool:
+        """Whether a batch of ``size`` records drains now; grows the limit when ``behind``.
+
+        ``behind``: more input waits, or the previous batch is still being synced.
+        """
+        if size < self.limit:
+            return False
+        if behind and self.limit < self.ceiling:
+            grown = self.limit * 2 if self.limit >= WRITE_CALL_ROWS else WRITE_CALL_ROWS
+            self.limit = min(grown, self.ceiling)
+            return size >= self.limit
+        if not behind:
+            self.limit = self.first  # caught up: the next batch starts small again
+        return True
 
 
 class SalesforceSink(BatchSink):
     """One sink per incoming stream; no HTTP here, the pipeline does the Salesforce work."""
 
-    @property
-    def max_size(self) -> int:
-        """Records per batch: ``batch_size_rows`` (200 by default, one sObject Collection)."""
-        return int(self.config.get("batch_size_rows") or 200)
-
     def __init__(self, target: Any, stream_name: str, schema: dict, key_properties: Any) -> None:
         refused = unsupported_settings(target.config)
         if refused:  # before any record: flattened records would silently map to nothing
             raise ConfigValidationError("Config validation failed", errors=refused)
+        self.sizer = BatchSizer(int(target.config.get("batch_size_rows") or 0) or None)
         super().__init__(target, stream_name, schema, key_properties)
         self.sync_target = target
+
+    @property
+    def max_size(self) -> int:
+        """Records the current batch may hold (adaptive, see ``BatchSizer``)."""
+        return self.sizer.limit
+
+    @property
+    def is_full(self) -> bool:
+        """Whether the batch drains now; a backfill's batch grows instead (``BatchSizer``)."""
+        return self.sizer.full(self.current_size, behind=self._behind())
+
+    def _behind(self) -> bool:
+        """Whether the input comes faster than it is synced (more waits, or still syncing)."""
+        reader = getattr(self.sync_target.message_reader, "read_ahead", None)
+        if reader is not None and reader.waiting >= self.sizer.json_bytes:
+            return True  # about a record or more is read and waiting
+        run = self.sync_target.__dict__.get("sync_run")
+        return bool(run is not None and run.worker.busy)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator of each record's own fields (fastjsonschema).
@@ -98,6 +191,7 @@ class SalesforceSink(BatchSink):
         if record.get(IGNORED):
             self.sync_target.sync_run.ignore(self.stream_name)
         elif not record.get(REJECTED):
+            self.sizer.observe(record)
             super().process_record(record, context)
 
     def _singer_validate_message(self, record: dict) -> None:

@@ -111,13 +111,16 @@ AUTH_SETTINGS = th.PropertiesList(
 RUN_SETTINGS = th.PropertiesList(
     th.Property("dry_run", th.BooleanType, default=False,
                 description="Read (describe, matching) but write nothing; report the plan."),
-    th.Property("batch_size_rows", th.IntegerType, default=200,
-                description="Records per batch (matching queries and writes happen per batch)."),
+    th.Property("batch_size_rows", th.IntegerType,
+                description=("Most records per batch (matching queries and writes happen per "
+                             "batch). Unset (the default): adaptive, 200 while records trickle "
+                             "in, growing while input waits (a backfill) up to an estimate of "
+                             "memory (about 52 MB of records); a value caps it.")),
     th.Property("write_api", th.StringType(allowed_values=["auto", "rest", "bulk"]),
                 default="auto",
                 description=("How records are written: `auto` uses Bulk API 2.0 when a batch "
-                             "holds `bulk_threshold` or more writes of one object (backfills "
-                             "with a large `batch_size_rows`), Composite/Collections otherwise; "
+                             "holds `bulk_threshold` or more writes of one object (backfills), "
+                             "Composite/Collections otherwise; "
                              "`rest` or `bulk` forces one.")),
     th.Property("bulk_threshold", th.IntegerType, default=2000,
                 description="Writes of one object in a batch from which `auto` uses Bulk 2.0."),

@@ -45,6 +45,11 @@ class SerialWorker:
         self._calls.join()
         self.raise_error()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a submitted call is still running or waiting to run."""
+        return self._calls.unfinished_tasks > 0
+
     def raise_error(self) -> None:
         """Raise the failure that stopped the worker, if any."""
         if self.error is not None:

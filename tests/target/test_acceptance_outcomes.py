@@ -67,7 +67,7 @@ def test_500_contacts_25_failures(salesforce_emulator, tmp_path):
     assert len(expected) == 25
     assert len({r["email"] for r in records if r["id"] not in expected}) == 475
     prepare(salesforce_emulator)
-    config = {**target_config(salesforce_emulator), **MAPPING}
+    config = {**target_config(salesforce_emulator), **MAPPING, "batch_size_rows": 200}
     del config["max_error_rate"]  # the default threshold
     text = messages(records, schema=SCHEMA)
 
@@ -87,7 +87,8 @@ def test_500_contacts_25_failures(salesforce_emulator, tmp_path):
 
     salesforce_emulator.reset()
     prepare(salesforce_emulator)
-    strict = {**target_config(salesforce_emulator), **MAPPING, "max_error_rate": 0.01}
+    strict = {**target_config(salesforce_emulator), **MAPPING, "max_error_rate": 0.01,
+              "batch_size_rows": 200}
 
     result = run_cli(strict, text, tmp_path)
     assert result.returncode != 0

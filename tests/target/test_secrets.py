@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from aimdoc_emulators.salesforce.auth import Credentials
 from aimdoc_emulators.salesforce.emulator import SalesforceEmulator
-from target_salesforce_aimdoc import crm_objects, redaction
+from target_salesforce_aimdoc import links_webhook, redaction
 from tests.echo_server import EchoProxy
 from tests.target.singer import contact, messages
 
@@ -376,7 +376,7 @@ def test_links_webhook_payload_is_scrubbed(tmp_path):
         session.verify, session.trust_env = str(hook.server.ca_file), False
         payload = {"instance_url": "https://acme.my.salesforce.com",
                    "records": [{"stream": "contacts", "key": f"k-{secret}", "objects": {}}]}
-        assert crm_objects.publish(f"{hook.url}/links", payload, session=session)
+        assert links_webhook.publish(f"{hook.url}/links", payload, session=session)
     finally:
         hook.stop()
     (echo,) = hook.echoes

@@ -315,3 +315,19 @@ def test_a_proxy_page_on_every_call_ends_in_one_clear_line(salesforce_emulator, 
     assert "Traceback" not in result.stderr
     assert "not the JSON it sends" in result.stderr
     assert salesforce_emulator.backend.count("Lead") == 0
+
+
+def test_a_control_character_in_agent_id_with_an_app_url_is_written(salesforce_emulator):
+    from tests.target.test_notes import conversation, notes_of, stream_text
+
+    chat = conversation("conv-ctl", "k1", 3)
+    chat["agent_id"] = "agent\x01\x07one"
+    config = target_config(salesforce_emulator,
+                           notes={"aimdoc_app_url": "https://app.aimdoc.ai"})
+    target = run_target(config, stream_text([contact("k1", "k1@acme.com")], [chat]))
+    assert target.sync_run.report.count("failed") == 0
+    (content,) = notes_of(salesforce_emulator).values()
+    assert "\x01" not in content and "\x07" not in content
+    again = run_target(config, stream_text([contact("k1", "k1@acme.com")], [chat],
+                                           target.states[-1]))
+    assert again.sync_run.report.count("failed") == 0
