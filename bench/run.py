@@ -14,6 +14,7 @@ Not a test: no asserts.
 The target runs at a user's default settings first (``--batch-size default``: no
 ``batch_size_rows``, so batches adapt: small while records trickle in, large in a backfill);
 a number (``--batch-size default 2000``) measures that fixed cap too, after the defaults.
+``--objects lead`` syncs Lead only (no Contact, no Account); notes follow the streams selected.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def measure(size: int, batch_size: int | None, args: argparse.Namespace, work: P
         config = {
             "login_url": salesforce.url, "client_id": "demo-client-id",
             "client_secret": "demo-client-secret", "ca_file": salesforce.ca_file,
-            "sync_contacts": True, "sync_accounts": True,
+            "sync_contacts": args.objects == "full", "sync_accounts": args.objects == "full",
             "report_dir": str(work / "report"),
             "dead_letter_path": str(work / "dead_letters.jsonl"),
             "link_state_max_records": max(50_000, size * 3),
@@ -225,6 +226,7 @@ def measure(size: int, batch_size: int | None, args: argparse.Namespace, work: P
         runs["incremental"]["aimdoc_changes"] = {k: v for k, v in changes.items()
                                                  if isinstance(v, int)}
         return {"contacts": size, "batch_size_rows": batch_size or "default (adaptive)",
+                "objects": args.objects,
                 "latency_ms": args.latency_ms, "streams": args.streams,
                 "runs": runs, "salesforce_org": args.org,
                 "org": {k: len(salesforce.admin("GET", f"records/{k}")) for k in
@@ -292,13 +294,15 @@ def summarize(run: dict, before: dict, after: dict, size: int) -> dict:
 
 def markdown(results: list[dict]) -> str:
     """The results as a markdown table."""
-    lines = ["| batch_size_rows | contacts | run | API calls | per 1,000 | created | updated | "
-             "note writes | seconds | contacts/s | tap RSS MB | target RSS MB | host probe s |",
-             "|---" * 13 + "|"]
+    lines = ["| batch_size_rows | objects | contacts | run | API calls | per 1,000 | created | "
+             "updated | note writes | seconds | contacts/s | tap RSS MB | target RSS MB | "
+             "host probe s |",
+             "|---" * 14 + "|"]
     for result in results:
         for name, run in result["runs"].items():
             lines.append(
-                f"| {result.get('batch_size_rows', '?')} | {result['contacts']:,} | {name} | "
+                f"| {result.get('batch_size_rows', '?')} | {result.get('objects', 'full')} | "
+                f"{result['contacts']:,} | {name} | "
                 f"{run['api_calls']} | "
                 f"{run['api_calls_per_1000_contacts']} | {run['records_created']} | "
                 f"{run['records_updated']} | {run.get('note_writes', '')} | {run['seconds']} | "
@@ -324,6 +328,9 @@ def main() -> None:
     parser.add_argument("--streams", nargs="+", default=["contacts", "transcripts"],
                         help="tap streams selected (default: those the target syncs, as the "
                              "project's meltano.yml selects)")
+    parser.add_argument("--objects", choices=("full", "lead"), default="full",
+                        help="full: Lead + Contact + Account (the full chain, with notes when "
+                             "transcripts are selected); lead: Lead only")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     batch_sizes = sorted({None if value == "default" else int(value)

@@ -66,7 +66,7 @@ class OrgConnection:
                 return
             client = self.client
             client.login()
-            self.describes.update({name: client.describe(name) for name in self.objects})
+            self.describes.update(client.describe_many(self.objects))
             raise_all(check_settings(self.settings, self.describes)
                       + external_id_problems(self.config, self.describes))
             self.external_ids.update(external_id_fields(self.config, self.describes))

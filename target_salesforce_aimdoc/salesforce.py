@@ -20,6 +20,7 @@ from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
     SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
 )
 from simple_salesforce.format import quote_soql_value
 from tenacity import (
@@ -155,6 +156,31 @@ def retryable(idempotent: bool) -> Callable[[BaseException], bool]:
         return refused_unprocessed(exc) or (idempotent and ambiguous(exc))
 
     return check
+
+
+@dataclass
+class CollectionCall:
+    """One sObject Collections call: ≤200 records, its method, path and headers."""
+
+    method: str
+    path: str
+    records: list[dict[str, Any]]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def upsert(self) -> bool:
+        """PATCH on ``composite/sobjects/{Type}/{Field}``: an upsert on an external id."""
+        return self.path != "composite/sobjects"
+
+    @property
+    def kind(self) -> str:
+        """How the call is counted: upsert, create or update."""
+        return "upsert" if self.upsert else "create" if self.method == "POST" else "update"
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether sending it twice is harmless (not a plain create)."""
+        return self.method != "POST"
 
 
 class SalesforceClient:
@@ -326,6 +352,36 @@ class SalesforceClient:
             self._describes[sobject] = cached
         return self._describes[sobject]
 
+    def describe_many(self, sobjects: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Describes of several objects; those not cached come in one Composite call.
+
+        A run's describes cost one API call, not one per object (a Composite subrequest may
+        be any sObject resource, describes included).
+        """
+        names = list(dict.fromkeys(sobjects))
+        sf = self._sf()
+        org = f"{self.org_id or ''}@{sf.sf_instance}"
+        missing = []
+        for name in names:
+            cached = self._describes.get(name) or self.describe_cache.get(
+                org, self.api_version, name)
+            if cached is None:
+                missing.append(name)
+            else:
+                self._describes[name] = cached
+        if len(missing) == 1:
+            self.describe(missing[0])
+        elif missing:
+            answers = self.composite(
+                [{"method": "GET", "url": f"{self._data_path}/sobjects/{name}/describe",
+                  "referenceId": f"d{number}"} for number, name in enumerate(missing)],
+                kind="describe")
+            for name, answer in zip(missing, answers, strict=True):
+                described = _describe_body(answer, name)
+                self.describe_cache.put(org, self.api_version, name, described)
+                self._describes[name] = described
+        return {name: self._describes[name] for name in names}
+
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a query, following ``nextRecordsUrl`` (each page is one call)."""
         sf = self._sf()
@@ -417,39 +473,50 @@ class SalesforceClient:
                          headers: list[dict[str, str]] | None = None, *,
                          path: str = "composite/sobjects",
                          ) -> list[list[dict[str, Any]] | SalesforceError]:
-        """Collections calls (≤200 records each), five to a Composite call.
+        """Collections calls (≤200 records each) of one kind, five to a Composite call.
 
-        Each chunk gets its per-record results, or the error that refused it as a whole.
-        ``headers[i]`` (duplicate-rule and assignment headers) go with chunk ``i``: on its
-        call, or as its Composite subrequest's ``httpHeaders``. ``path``
-        ``composite/sobjects/{Type}/{Field}`` with PATCH upserts on an external id (idempotent,
-        so retried like an update).
+        ``headers[i]`` (duplicate-rule and assignment headers) go with chunk ``i``.
+        ``path`` ``composite/sobjects/{Type}/{Field}`` with PATCH upserts on an external id.
+        See ``collections_calls``.
         """
-        upsert = path != "composite/sobjects"
-        kind = "upsert" if upsert else "create" if method == "POST" else "update"
-        idempotent = method != "POST"
         per_chunk = headers or [{} for _ in chunks]
-        if len(chunks) == 1:
+        return self.collections_calls([
+            CollectionCall(method, path, chunk, chunk_headers)
+            for chunk, chunk_headers in zip(chunks, per_chunk, strict=True)])
+
+    def collections_calls(self, calls: list[CollectionCall],
+                          ) -> list[list[dict[str, Any]] | SalesforceError]:
+        """Collections calls of any kinds, five to a Composite call, in order.
+
+        Each call gets its per-record results, or the error that refused it as a whole. Its
+        headers go on its own call, or as its Composite subrequest's ``httpHeaders``. A
+        Composite call holding a plain create (POST) is not idempotent: after an unknown
+        outcome it raises AmbiguousWrite instead of being sent again; upserts (PATCH on an
+        external id) and updates are.
+        """
+        if len(calls) == 1:
+            call = calls[0]
             try:
-                return [self._collection(path, method, chunks[0], kind,
-                                         idempotent=idempotent, headers=per_chunk[0])]
+                return [self._collection(call.path, call.method, call.records, call.kind,
+                                         idempotent=call.idempotent, headers=call.headers)]
             except SalesforceMalformedRequest as refused:
                 return [refused]
         out: list[list[dict[str, Any]] | SalesforceError] = []
-        indexed = list(zip(chunks, per_chunk, strict=True))
-        groups = [indexed[start:start + COMPOSITE_HEAVY]
-                  for start in range(0, len(indexed), COMPOSITE_HEAVY)]
+        groups = [calls[start:start + COMPOSITE_HEAVY]
+                  for start in range(0, len(calls), COMPOSITE_HEAVY)]
         answered = self._concurrently(lambda group: self.composite([
-            {"method": method, "url": f"{self._data_path}/{path}",
-             "referenceId": f"c{number}", "body": {"allOrNone": False, "records": chunk},
-             **({"httpHeaders": dict(chunk_headers)} if chunk_headers else {})}
-            for number, (chunk, chunk_headers) in enumerate(group)], kind=kind,
-            idempotent=idempotent, headers=_common(group)), groups)
-        for answers in answered:
-            for answer in answers:
+            {"method": call.method, "url": f"{self._data_path}/{call.path}",
+             "referenceId": f"c{number}", "body": {"allOrNone": False, "records": call.records},
+             **({"httpHeaders": dict(call.headers)} if call.headers else {})}
+            for number, call in enumerate(group)],
+            kind="_".join(dict.fromkeys(call.kind for call in group)),
+            idempotent=all(call.idempotent for call in group),
+            headers=_common([(call, call.headers) for call in group])), groups)
+        for group, answers in zip(groups, answered, strict=True):
+            for call, answer in zip(group, answers, strict=True):
                 if answer["httpStatusCode"] == 200:
                     out.append(answer["body"])
-                elif method == "POST" and not 400 <= answer["httpStatusCode"] < 500:
+                elif call.method == "POST" and not 400 <= answer["httpStatusCode"] < 500:
                     raise AmbiguousWrite(
                         f"a create subrequest answered HTTP {answer['httpStatusCode']}: its "
                         "records may or may not have been written")
@@ -488,6 +555,17 @@ class SalesforceClient:
             self.login()
         assert self.sf is not None
         return self.sf
+
+
+def _describe_body(answer: dict[str, Any], sobject: str) -> dict[str, Any]:
+    """A describe subrequest's body, or its error raised as ``sf.{Type}.describe()`` would."""
+    status = answer["httpStatusCode"]
+    if status < 300:
+        return answer["body"]
+    url = f"sobjects/{sobject}/describe"
+    if status == 404:
+        raise SalesforceResourceNotFound(url, status, sobject, answer["body"])
+    raise SalesforceMalformedRequest(url, status, sobject, answer["body"])
 
 
 def _common(group: list[tuple[Any, dict[str, str]]]) -> dict[str, str]:

@@ -210,8 +210,9 @@ RUN_SETTINGS = th.PropertiesList(
                              "against one org match and write one batch at a time.")),
     th.Property("describe_cache_minutes", th.NumberType, default=0,
                 description=("Keep each object's describe this many minutes across runs "
-                             "(saves 3 calls a run for frequent, webhook-triggered runs; "
-                             "0: describe in every run that writes).")),
+                             "(saves the describe call, one Composite call for every object, "
+                             "of frequent, webhook-triggered runs; 0: describe in every run "
+                             "that writes).")),
     th.Property("describe_cache_dir", th.StringType,
                 description="Folder of the describe cache (default: the system temp folder)."),
     th.Property("run_lock_dir", th.StringType,

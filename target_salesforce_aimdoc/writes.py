@@ -18,7 +18,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from target_salesforce_aimdoc.bulk import bulk_ingest
 from target_salesforce_aimdoc.mapping import json_safe
 from target_salesforce_aimdoc.org_rules import OrgRules
-from target_salesforce_aimdoc.salesforce import COLLECTION_SIZE, AmbiguousWrite
+from target_salesforce_aimdoc.salesforce import COLLECTION_SIZE, AmbiguousWrite, CollectionCall
 
 if TYPE_CHECKING:
     from target_salesforce_aimdoc.plan import Step
@@ -28,31 +28,37 @@ LOGGER = logging.getLogger("target_salesforce_aimdoc.writes")
 RETRYABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 RECORD_RETRIES = 4
 AMBIGUOUS_RECORD_CODES = frozenset({"UNKNOWN_EXCEPTION"})
+OPERATIONS = ("create", "update")
 
 
 def apply_steps(client: SalesforceClient, steps: list[Step],
                 bulk_threshold: int | None = None, rules: OrgRules | None = None) -> None:
-    """Create then update the steps' records; fill in ids, or errors and ``fail``.
+    """Create and update the steps' records; fill in ids, or errors and ``fail``.
 
+    Creates and updates go together (five Collections to a Composite call, creates first).
     When one object's creates (or updates) in the batch number ``bulk_threshold`` or more,
     they go through one Bulk API 2.0 job each instead of Collections. ``rules`` gives the
     duplicate-rule and assignment headers (REST) and the assignment rule of a Bulk job.
     """
     rules = rules or OrgRules()
-    for operation in ("create", "update"):
-        pending = [step for step in steps if step.action == operation]
-        for attempt in range(RECORD_RETRIES + 1):
-            rest = _send_bulk(client, operation, pending, bulk_threshold, rules)
-            _send_all(client, operation, rest, rules)
-            _raise_if_unknown(operation, pending)
-            pending = [step for step in pending if _retryable(step)]
-            if not pending or attempt == RECORD_RETRIES:
-                break
-            delay = min(8.0, 0.25 * 2 ** attempt) * random.uniform(0.5, 1.0)
-            LOGGER.warning("%d records hit a transient error (%s); retrying them in %.1f s",
-                           len(pending), pending[0].errors[0]["statusCode"], delay)
-            time.sleep(delay)
-            for step in pending:
+    pending = {operation: [step for step in steps if step.action == operation]
+               for operation in OPERATIONS}
+    for attempt in range(RECORD_RETRIES + 1):
+        rest = {operation: _send_bulk(client, operation, group, bulk_threshold, rules)
+                for operation, group in pending.items()}
+        _send_rest(client, rest, rules)
+        _raise_if_unknown("create", pending["create"])
+        pending = {operation: [step for step in group if _retryable(step)]
+                   for operation, group in pending.items()}
+        waiting = [step for group in pending.values() for step in group]
+        if not waiting or attempt == RECORD_RETRIES:
+            break
+        delay = min(8.0, 0.25 * 2 ** attempt) * random.uniform(0.5, 1.0)
+        LOGGER.warning("%d records hit a transient error (%s); retrying them in %.1f s",
+                       len(waiting), waiting[0].errors[0]["statusCode"], delay)
+        time.sleep(delay)
+        for operation, group in pending.items():
+            for step in group:
                 step.action, step.errors = operation, []
 
 
@@ -148,43 +154,44 @@ def _bulk_row(step: Step, operation: str) -> dict[str, Any]:
 
 def _send_all(client: SalesforceClient, operation: str, steps: list[Step],
               rules: OrgRules) -> None:
-    """Collections of 200 (one object each), five to a Composite call.
+    """``_send_rest`` for one operation."""
+    _send_rest(client, {operation: steps}, rules)
+
+
+def _send_rest(client: SalesforceClient, steps: dict[str, list[Step]],
+               rules: OrgRules) -> None:
+    """Collections of 200 (one object each), five to a Composite call, for every operation.
 
     Creates with an external-id field go as upserts on it (idempotent: Salesforce never
     makes a second record for one source record). A chunk refused as a whole is split.
     """
-    groups: dict[str | None, list[Step]] = {}
-    for step in steps:
-        upsert = step.upsert_field if operation == "create" else None
-        path = f"composite/sobjects/{step.sobject}/{upsert}" if upsert else None
-        groups.setdefault(path, []).append(step)
-    for path, group in groups.items():
-        _send_chunks(client, operation, group, rules, path)
-
-
-def _send_chunks(client: SalesforceClient, operation: str, steps: list[Step],
-                 rules: OrgRules, path: str | None) -> None:
-    by_object: dict[str, list[Step]] = {}
-    for step in steps:
-        by_object.setdefault(step.sobject, []).append(step)
-    chunks = [group[start:start + COLLECTION_SIZE] for group in by_object.values()
-              for start in range(0, len(group), COLLECTION_SIZE)]
+    chunks: list[tuple[str, str | None, list[Step]]] = []
+    for operation, group in steps.items():
+        by_path: dict[tuple[str, str | None], list[Step]] = {}
+        for step in group:
+            upsert = step.upsert_field if operation == "create" else None
+            path = f"composite/sobjects/{step.sobject}/{upsert}" if upsert else None
+            by_path.setdefault((step.sobject, path), []).append(step)
+        chunks += [(operation, path, part[start:start + COLLECTION_SIZE])
+                   for (_, path), part in by_path.items()
+                   for start in range(0, len(part), COLLECTION_SIZE)]
     if not chunks:
         return
-    method = "POST" if operation == "create" and path is None else "PATCH"
-    headers = [rules.headers(chunk[0].sobject, operation) for chunk in chunks]
-    answers = client.collections_many(method, [[_body(s, operation) for s in chunk]
-                                               for chunk in chunks], headers,
-                                      path=path or "composite/sobjects")
-    for chunk, answer, chunk_headers in zip(chunks, answers, headers, strict=True):
+    calls = [CollectionCall("POST" if operation == "create" and path is None else "PATCH",
+                            path or "composite/sobjects",
+                            [_body(step, operation) for step in chunk],
+                            rules.headers(chunk[0].sobject, operation))
+             for operation, path, chunk in chunks]
+    answers = client.collections_calls(calls)
+    for (operation, path, chunk), answer, call in zip(chunks, answers, calls, strict=True):
         if isinstance(answer, list):
             _results(chunk, answer)
         elif len(chunk) > 1:
             LOGGER.warning("A %s collection of %d was refused as a whole (%s); splitting",
                            operation, len(chunk), _codes(answer.content))
             middle = len(chunk) // 2
-            _send(client, operation, chunk[:middle], chunk_headers, path)
-            _send(client, operation, chunk[middle:], chunk_headers, path)
+            _send(client, operation, chunk[:middle], call.headers, path)
+            _send(client, operation, chunk[middle:], call.headers, path)
         else:
             fail_step(chunk[0], answer.content)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from target_salesforce_aimdoc.sinks import (
     BATCH_BUDGET_BYTES,
     FIELD_BYTES,
+    NESTED_BYTES,
     RECORD_BYTES,
     TEXT_FACTOR,
     BatchSizer,
@@ -137,3 +138,14 @@ def test_records_are_sampled_by_their_size_and_fields():
     text = json.dumps(record)
     assert sizer.json_bytes == len(text)
     assert sizer.record_bytes == RECORD_BYTES + TEXT_FACTOR * len(text) + 2 * FIELD_BYTES
+
+
+def test_commas_in_text_are_not_fields_and_nested_values_are_counted_lightly():
+    """A transcript's prose has commas; its messages are rendered into one note, not mapped."""
+    sizer = BatchSizer(None)
+    record = {"id": "t1", "messages": [{"role": "visitor", "text": "yes, no, maybe, so, " * 50}
+                                       for _ in range(3)]}
+    sizer.observe(record)
+    text = json.dumps(record)
+    assert sizer.record_bytes == (RECORD_BYTES + TEXT_FACTOR * len(text) + 2 * FIELD_BYTES
+                                  + 9 * NESTED_BYTES)  # 3 messages + their 6 values
