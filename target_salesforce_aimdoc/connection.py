@@ -80,15 +80,18 @@ class OrgConnection:
         return host or "default-org"
 
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the org's run lock while a batch matches and writes (not on a dry run)."""
+    def exclusive(self) -> Iterator[int | None]:
+        """Hold the org's run lock while a batch matches and writes (not on a dry run).
+
+        Yields the lock's generation (None on a dry run): see ``run_lock.OrgLock``.
+        """
         if self.dry_run:
-            yield
+            yield None
             return
         lock = OrgLock(self.org_key(),
                        float(self.config.get("run_lock_wait_seconds") or DEFAULT_WAIT_SECONDS),
                        self.config.get("run_lock_dir")).acquire()
         try:
-            yield
+            yield lock.generation
         finally:
             lock.release()

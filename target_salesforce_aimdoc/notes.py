@@ -281,9 +281,17 @@ class NoteWriter:
             jobs.append(job)
         return jobs, pending, anonymous
 
-    def write(self, jobs: list[NoteJob]) -> list[NoteJob]:
-        """Plan and apply every job's note writes (creates and updates batched)."""
-        unknown = [job for job in jobs if not job.link_meta.get("notes")]
+    def write(self, jobs: list[NoteJob], *, fresh: frozenset[str] = frozenset(),
+              written: frozenset[str] = frozenset()) -> list[NoteJob]:
+        """Plan and apply every job's note writes (creates and updates batched).
+
+        A job with no note link is searched for in Salesforce (its note may have been made
+        before the state was lost), unless every record it goes on is in ``fresh`` (made by
+        this run, untouched by any other: ``fresh_records.py``) and its conversation is not in
+        ``written`` (a note this run already wrote).
+        """
+        unknown = [job for job in jobs if not job.link_meta.get("notes") and (
+            job.key in written or not job.targets or not set(job.targets) <= fresh)]
         self._find_existing(unknown)
         for job in jobs:
             job.note_ids = dict(job.link_meta.get("notes") or job.note_ids)

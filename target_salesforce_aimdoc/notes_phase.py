@@ -23,6 +23,7 @@ from target_salesforce_aimdoc.report import Outcome
 from target_salesforce_aimdoc.salesforce import AmbiguousWrite
 
 if TYPE_CHECKING:
+    from target_salesforce_aimdoc.fresh_records import FreshRecords
     from target_salesforce_aimdoc.links import LinkStore
 
 LOGGER = logging.getLogger("target_salesforce_aimdoc")
@@ -54,6 +55,7 @@ class NotesPhase:
     notes: Any
     settings: Any
     links: LinkStore
+    fresh: FreshRecords
 
     def _drain_notes(self) -> None:
         for result in self.notes_lane.drain():
@@ -92,11 +94,16 @@ class NotesPhase:
         assert self.notes is not None
         writer = NoteWriter(self.client, self.notes, prepared.links, dry_run=self.dry_run)
         transcripts, by_key = prepared.records, prepared.transcripts
-        with self.connection.exclusive():  # find and write: no other run in between
+        with self.connection.exclusive() as generation:  # find and write: no other run
+            self.fresh.held(generation)
+            fresh = self.fresh.usable(generation)
             jobs, pending, anonymous = writer.jobs(transcripts)
             for attempt in range(1, AMBIGUOUS_TRIES + 1):
                 try:
-                    written = writer.write(jobs)
+                    # after an ambiguous try a fresh record may hold its note: search
+                    written = writer.write(jobs, fresh=fresh if attempt == 1 else frozenset(),
+                                           written=self.fresh.notes_written())
+                    self.fresh.wrote_notes(job.key for job in jobs)
                     break
                 except AmbiguousWrite as exc:
                     if attempt == AMBIGUOUS_TRIES:

@@ -21,6 +21,7 @@ from target_salesforce_aimdoc.deadletters import DeadLetters
 from target_salesforce_aimdoc.duplicates import settle as settle_duplicates
 from target_salesforce_aimdoc.expressions import ExpressionError, captured_value
 from target_salesforce_aimdoc.filters import skip_reason
+from target_salesforce_aimdoc.fresh_records import FreshRecords
 from target_salesforce_aimdoc.letters_phase import LettersPhase
 from target_salesforce_aimdoc.links import Link, LinkStore
 from target_salesforce_aimdoc.mapping import map_record, source_identity
@@ -100,6 +101,7 @@ class SyncRun(NotesPhase, LettersPhase):
         self._filtered_contacts: dict[str, str] = {}  # contact key -> the rule that skipped it
         self._letter_times: dict[tuple[str, str], Any] = {}  # retried letter -> its updated_at
         self.notes = NoteSettings.from_config(config)
+        self.fresh = FreshRecords(enabled=self.notes is not None)  # records made by this run
         # Conversation key -> its contact's key, of transcripts waiting on disk for the contact.
         self.pending_notes: dict[str, str] = {}
         self.virtual: dict[str, dict[str, dict[str, Any]]] = {}  # dry run: planned creates
@@ -202,8 +204,11 @@ class SyncRun(NotesPhase, LettersPhase):
             batch += group
             for attempt in range(1, AMBIGUOUS_TRIES + 1):
                 try:
-                    with self.connection.exclusive():
-                        steps += self._match_plan_write(config, group, objects)
+                    with self.connection.exclusive() as generation:
+                        self.fresh.held(generation)
+                        written = self._match_plan_write(config, group, objects)
+                        self.fresh.add_steps(written, generation)
+                        steps += written
                     break
                 except AmbiguousWrite as exc:
                     if attempt == AMBIGUOUS_TRIES:

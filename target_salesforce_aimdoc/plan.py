@@ -43,6 +43,7 @@ class Step:
     duplicates: dict[str, Any] | None = None  # what the org's duplicate rule matched
     assignment: str | None = None  # how a Lead write is assigned (report, dry run)
     upsert_field: str | None = None  # a create sent as an upsert on this external-id field
+    fresh: bool = False  # Salesforce answered that this write created the record
 
     @property
     def writes(self) -> bool:

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -49,6 +50,7 @@ class OrgLock:
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self.handle: IO[str] | None = None
+        self.generation: int | None = None  # this holding's number (``_next_generation``)
 
     def acquire(self) -> OrgLock:
         """Take the lock, waiting for another run to finish; RunLocked past the wait.
@@ -61,6 +63,7 @@ class OrgLock:
             if held is not None:
                 held[1] += 1
                 self.handle = held[0]
+                self.generation = _next_generation(held[0])
                 return self
         handle = self.path.open("a+", encoding="utf-8")
         deadline = time.monotonic() + self.wait_seconds
@@ -83,11 +86,7 @@ class OrgLock:
                         "against one org are serialised; raise run_lock_wait_seconds or "
                         "stagger the schedules") from None
                 time.sleep(self.poll_seconds)
-        handle.seek(0)
-        handle.truncate()
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        handle.write(f"pid {os.getpid()} since {since}\n")
-        handle.flush()
+        self.generation = _next_generation(handle)
         self.handle = handle
         with _HELD_GUARD:
             _HELD[self.path] = [handle, 1]
@@ -108,6 +107,23 @@ class OrgLock:
             del _HELD[self.path]
         fcntl.flock(held[0].fileno(), fcntl.LOCK_UN)
         held[0].close()
+
+
+def _next_generation(handle: IO[str]) -> int:
+    """Count one more holding of the lock in its file, with who holds it; the new count.
+
+    Every acquisition (by any run, on any thread) gets the next number, so a run can tell
+    whether anyone else held the lock between two of its own holdings.
+    """
+    handle.seek(0)
+    found = re.search(r"generation (\d+)", handle.read())
+    generation = int(found.group(1)) + 1 if found else 1
+    handle.seek(0)
+    handle.truncate()
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    handle.write(f"pid {os.getpid()} since {since} generation {generation}\n")
+    handle.flush()
+    return generation
 
 
 def _holder(handle: IO[str]) -> str:

@@ -101,6 +101,8 @@ def _send_bulk(client: SalesforceClient, operation: str, steps: list[Step],
         job = "upsert" if upsert else "insert" if operation == "create" else "update"
         _results(group, bulk_ingest(client, sobject, job, records, assignment_rule_id=rule_id,
                                     external_id_field=upsert))
+        for step in group:  # a Bulk row's answer is not read for "created": not fresh
+            step.fresh = False
         _resend_allowed(client, operation, group, rules)
         unknown = [step for step in group if step.action == "fail" and any(
             str(error.get("statusCode", "")).startswith("BULK_JOB_") for error in step.errors)]
@@ -197,9 +199,16 @@ def _send_rest(client: SalesforceClient, steps: dict[str, list[Step]],
 
 
 def _results(steps: list[Step], results: list[dict[str, Any]]) -> None:
+    """Ids, or errors.
+
+    A create is ``fresh`` when its answer says it made the record: a plain create's always
+    does, an upsert's only with ``created: true``.
+    """
     for step, result in zip(steps, results, strict=True):
         if result.get("success"):
             step.record_id = result.get("id") or step.record_id
+            step.fresh = step.action == "create" and result.get(
+                "created", step.upsert_field is None) is True
         else:
             fail_step(step, result.get("errors", []))
 
