@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -331,6 +332,9 @@ def main() -> None:
     parser.add_argument("--objects", choices=("full", "lead"), default="full",
                         help="full: Lead + Contact + Account (the full chain, with notes when "
                              "transcripts are selected); lead: Lead only")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each size this many times; the median first-sync speed "
+                             "is reported")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     batch_sizes = sorted({None if value == "default" else int(value)
@@ -338,13 +342,29 @@ def main() -> None:
     results = []
     for batch_size in batch_sizes:  # the default settings first
         for size in args.contacts:
-            with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
-                result = measure(size, batch_size, args, Path(folder))
-                print(json.dumps(result, indent=2), flush=True)
-                results.append(result)
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as folder:
+                    result = measure(size, batch_size, args, Path(folder))
+                    print(json.dumps(result, indent=2), flush=True)
+                    results.append(result)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "results.md").write_text(markdown(results))
-    print(markdown(results))
+    text = markdown(results) + medians(results)
+    (args.out / "results.md").write_text(text)
+    print(text)
+
+
+def medians(results: list[dict]) -> str:
+    """With ``--repeat``: the median first-sync speed per setting and size, and its runs."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for result in results:
+        key = (str(result["batch_size_rows"]), result.get("objects", "full"), result["contacts"])
+        groups.setdefault(key, []).append(result["runs"]["first_sync"])
+    lines = [f"\nFirst sync, median of {len(runs)} runs ({batch}, {objects}, {size:,} "
+             f"contacts): {statistics.median(r['contacts_per_second'] for r in runs)} "
+             f"contacts/s (runs: {', '.join(str(r['contacts_per_second']) for r in runs)}; "
+             f"host probe s: {', '.join(str(r['host_speed_probe_s']) for r in runs)})"
+             for (batch, objects, size), runs in groups.items() if len(runs) > 1]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,17 @@ class NoteJob:
     note_ids: dict[str, str] = field(default_factory=dict)  # target record -> note id
     steps: list[Step] = field(default_factory=list)
 
+    def release_content(self) -> None:
+        """Drop the note's content once written (kept: title, digest, ids, outcomes).
+
+        A written batch waits for the run's thread to commit it while the next batches are
+        read and written; without its content it takes a fraction of the memory.
+        """
+        self.note = self.note.without_content()
+        for step in self.steps:
+            step.fields.pop("Content", None)
+            step.fields.pop("Body", None)
+
 
 def contact_key_fields(sync: SyncSettings, settings: NoteSettings) -> dict[str, str]:
     """The Lead / Contact field each contact's key is written to (mapped from the key itself).

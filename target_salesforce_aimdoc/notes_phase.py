@@ -111,7 +111,23 @@ class NotesPhase:
                     LOGGER.warning("%s; finding the batch's notes again so none is made twice",
                                    exc)
                     jobs = writer.jobs(transcripts)[0]
-        return NotesResult(written, pending, anonymous, by_key)
+        return NotesResult(written, pending, anonymous, self._slim(written, by_key))
+
+    def _slim(self, written: list[NoteJob], by_key: dict[str, dict[str, Any]]
+              ) -> dict[str, dict[str, Any]]:
+        """Written notes without their content; transcripts kept whole only where they failed.
+
+        The rest keep their contact key (the report's person): a written batch waiting to be
+        committed holds little memory.
+        """
+        assert self.notes is not None
+        contact_key = self.notes.contact_key
+        failed = {job.key for job in written if any(s.action == "fail" for s in job.steps)}
+        for job in written:
+            job.release_content()
+        done = {job.key for job in written} - failed
+        return {key: {contact_key: transcript.get(contact_key)} if key in done else transcript
+                for key, transcript in by_key.items()}
 
     def _commit_notes(self, result: NotesResult, *, park: bool) -> set[str]:
         """Outcomes, links and dead letters of written notes (on the run's own thread).

@@ -15,7 +15,7 @@ import html as html_lib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Literal
@@ -74,6 +74,12 @@ class RenderedNote:
         """SHA-256 of the HTML: what changes when the note must be rewritten."""
         return hashlib.sha256(self.html.encode("utf-8")).hexdigest()
 
+    def without_content(self) -> RenderedNote:
+        """The same note keeping its title and digest only (its writes are done)."""
+        settled = replace(self, _html=_released, _text=_released)
+        settled.__dict__["digest"] = self.digest
+        return settled
+
     def content_base64(self) -> str:
         """ContentNote ``Content``: base64 of the UTF-8 HTML."""
         return base64.b64encode(self.html.encode("utf-8")).decode("ascii")
@@ -93,6 +99,10 @@ class RenderedNote:
             return False
         stored = _spaceless(html_lib.unescape(preview)).removesuffix(ELLIPSIS)
         return bool(stored) and _spaceless(note_plain_text(self.html[:8000])).startswith(stored)
+
+
+def _released() -> str:
+    raise RuntimeError("the note's content was released once its writes were done")
 
 
 def note_plain_text(html: str) -> str:
