@@ -8,6 +8,7 @@ from typing import Any
 
 import fastjsonschema
 from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
+from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
@@ -143,6 +144,7 @@ class SalesforceSink(BatchSink):
         if refused:  # before any record: flattened records would silently map to nothing
             raise ConfigValidationError("Config validation failed", errors=refused)
         self.sizer = BatchSizer(int(target.config.get("batch_size_rows") or 0) or None)
+        self._datelike: tuple[dict, list[str]] | None = None  # schema -> its date-like fields
         super().__init__(target, stream_name, schema, key_properties)
         self.sync_target = target
 
@@ -163,6 +165,25 @@ class SalesforceSink(BatchSink):
             return True  # about a record or more is read and waiting
         run = self.sync_target.__dict__.get("sync_run")
         return bool(run is not None and run.worker.busy)
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: Any) -> None:
+        """The SDK's parsing of date-like fields, looking at those fields only.
+
+        The SDK asks the schema about every field of every record; the date-like ones are
+        found once per schema here. A record with a field its schema lacks goes the SDK's way
+        (it warns about such fields).
+        """
+        properties = schema.get("properties") or {}
+        if not record.keys() <= properties.keys():
+            super()._parse_timestamps_in_record(record, schema, treatment)
+            return
+        if self._datelike is None or self._datelike[0] is not schema:
+            self._datelike = (schema, [key for key, prop in properties.items()
+                                       if get_datelike_property_type(prop)])
+        part = {key: record[key] for key in self._datelike[1] if key in record}
+        if part:
+            super()._parse_timestamps_in_record(part, schema, treatment)
+            record.update(part)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator of each record's own fields (fastjsonschema).

@@ -149,3 +149,25 @@ def test_commas_in_text_are_not_fields_and_nested_values_are_counted_lightly():
     text = json.dumps(record)
     assert sizer.record_bytes == (RECORD_BYTES + TEXT_FACTOR * len(text) + 2 * FIELD_BYTES
                                   + 9 * NESTED_BYTES)  # 3 messages + their 6 values
+
+
+def test_date_like_fields_are_parsed_as_the_sdk_parses_them(salesforce_emulator):
+    """Only the schema's date-like fields are looked at, with the SDK's own result."""
+    import datetime as dt
+
+    from singer_sdk.sinks import BatchSink
+
+    target = TargetSalesforceAimdoc(config=target_config(salesforce_emulator))
+    schema = {"type": "object", "properties": {
+        "id": {"type": "string"}, "updated_at": {"type": "string", "format": "date-time"},
+        "born": {"type": ["string", "null"], "format": "date"},
+        "note": {"type": "string"}}}
+    sink = target.get_sink("contacts", schema=schema, key_properties=["id"])
+    record = {"id": "d1", "updated_at": "2026-11-20T10:00:00Z", "born": "1990-02-03",
+              "note": "2026-11-20T10:00:00Z"}
+    ours, theirs = dict(record), dict(record)
+    sink._parse_timestamps_in_record(ours, sink.schema, sink.datetime_error_treatment)
+    BatchSink._parse_timestamps_in_record(sink, theirs, sink.schema,
+                                          sink.datetime_error_treatment)
+    assert ours == theirs
+    assert isinstance(ours["updated_at"], dt.datetime) and ours["note"] == record["note"]
