@@ -148,8 +148,17 @@ class DeadLetters:
         self._appended += [(line["stream"], line["key"], line["object"]) for line in lines]
 
     def resolve(self, stream: str, keys: set[str]) -> None:
-        """Records that succeeded after all (e.g. notes whose contact synced): drop their lines."""
-        self._resolved |= {(stream, key) for key in keys}
+        """Records that succeeded after all (e.g. notes whose contact synced): drop their lines.
+
+        Only records with a line in the file are kept to drop (every batch resolves all its
+        records: keeping each would grow with the run); all of them while the file holds
+        lines someone else appended.
+        """
+        foreign = self._size == -2 or (
+            self.path is not None and self.path.exists()
+            and self.path.stat().st_size != max(self._size, 0))
+        self._resolved |= {(stream, key) for key in keys
+                           if foreign or (stream, key) in self._latest}
 
     def unresolve(self, stream: str, keys: set[str]) -> None:
         """Keep these records' lines after all (e.g. notes still waiting for their contact)."""

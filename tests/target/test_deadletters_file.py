@@ -141,3 +141,28 @@ def test_parked_transcripts_keep_their_first_time_and_stay_bounded(tmp_path):
     again.drop({"t2"})
     again.write()
     assert not path.exists()
+
+
+def test_only_records_with_a_line_are_kept_to_resolve(tmp_path):
+    path = tmp_path / "dead.jsonl"
+    letters = DeadLetters(path)
+    letters.pending()
+    letters.add(failed("contacts", "a", "Lead", "bad"), {"id": "a"})
+    letters.resolve("contacts", {f"ok{n}" for n in range(1000)} | {"a"})  # a batch's records
+    assert letters._resolved == {("contacts", "a")}  # bounded by the failures, not the run
+    letters.write()
+    assert not path.exists()
+
+
+def test_a_line_appended_by_someone_else_is_still_resolved(tmp_path):
+    path = tmp_path / "dead.jsonl"
+    letters = DeadLetters(path)
+    letters.pending()
+    letters.add(failed("contacts", "a", "Lead", "ours"), {"id": "a"})
+    foreign = {"time": "t", "stream": "contacts", "key": "b", "object": "Lead",
+               "outcome": "failed", "errors": [], "payload": {}, "record": {"id": "b"}}
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(foreign) + "\n")
+    letters.resolve("contacts", {"b"})
+    letters.write()
+    assert [e["key"] for e in lines(path)] == ["a"]
