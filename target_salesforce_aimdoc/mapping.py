@@ -192,8 +192,13 @@ def as_text(value: Any) -> str:
     return str(value).strip()
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def json_safe(value: Any) -> Any:
     """A value JSON can carry: datetimes as ISO strings, Decimals as int/float."""
+    if type(value) in _PLAIN_TYPES:  # most values: no ABC checks
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):
