@@ -289,7 +289,9 @@ class SalesforceApp:
         delay = self.faults.delay_seconds()
         if delay:
             time.sleep(delay)
-        injected = self.faults.for_call(kind, request.get_data(as_text=True))
+        # no rule armed: no fault can fire, so the body is not decoded for one
+        injected = (self.faults.for_call(kind, request.get_data(as_text=True))
+                    if self.faults.rules else None)
         if injected == "DROP_CONNECTION":
             raise _Drop
         if injected == "HANG":
@@ -328,7 +330,8 @@ class SalesforceApp:
                 self.limits.count_query_job()
         else:
             response = self.responses.handle(handler, api_request)
-        after = self.faults.for_call(kind, request.get_data(as_text=True), phase="after")
+        after = (self.faults.for_call(kind, request.get_data(as_text=True), phase="after")
+                 if self.faults.rules else None)
         if after == "DROP_CONNECTION":
             raise _Drop
         if after == "HANG":
@@ -362,7 +365,8 @@ class SalesforceApp:
             host = next((v for k, v in headers.items() if k.lower() == "host"), "")
             return self._extra(handler, api_request, f"https://{host}")
         answer = self.responses.handle(handler, api_request)
-        after = self.faults.for_subrequest(kind, json.dumps(body, default=str))
+        after = (self.faults.for_subrequest(kind, json.dumps(body, default=str))
+                 if self.faults.fires_on_subrequests() else None)  # no rule: body not rendered
         return error_response(self.faults.error_for(after)) if after else answer
 
     def _extra(self, handler: str, api_request: ApiRequest, base_url: str) -> ApiResponse:

@@ -167,12 +167,16 @@ class FaultInjector:
         """The fault to answer this call with, if one fires (before or after its work)."""
         return self._pick(kind, "call", body, phase)
 
+    def fires_on_subrequests(self) -> bool:
+        """Whether any rule could answer a Composite subrequest (``for_subrequest``)."""
+        return any(rule.scope == "subrequest" for rule in self.rules)
+
     def for_subrequest(self, kind: str, body: str = "") -> str | None:
         """A fault answering one Composite subrequest after it did its work.
 
         ``scope: "subrequest"``: that subrequest's answer becomes the error, the others stand.
         """
-        if not any(rule.scope == "subrequest" for rule in self.rules):
+        if not self.fires_on_subrequests():
             return None
         return (self._pick(kind, "subrequest", body, "after")
                 or self._pick(kind, "subrequest", body, "before"))  # either: after its work

@@ -131,18 +131,24 @@ def jaro_winkler(left: str, right: str) -> float:
     if not len_l or not len_r:
         return 0.0
     window = max(0, max(len_l, len_r) // 2 - 1)
-    used = [False] * len_r
+    # bit j of positions[c]: right[j] == c; each character of left takes the first unused
+    # position of its character in right within the window (the lowest bit of what is left)
+    positions: dict[str, int] = {}
+    for j, char in enumerate(right):
+        positions[char] = positions.get(char, 0) | 1 << j
+    used = 0
     matched_l = []
     for i, char in enumerate(left):
-        for j in range(max(0, i - window), min(len_r, i + window + 1)):
-            if not used[j] and right[j] == char:
-                used[j] = True
+        free = positions.get(char, 0) & ~used
+        if free:
+            free &= (1 << min(len_r, i + window + 1)) - (1 << max(0, i - window))
+            if free:
+                used |= free & -free
                 matched_l.append(char)
-                break
     matches = len(matched_l)
     if not matches:
         return 0.0
-    matched_r = [right[j] for j in range(len_r) if used[j]]
+    matched_r = [right[j] for j in range(len_r) if used >> j & 1]
     transpositions = sum(a != b for a, b in zip(matched_l, matched_r, strict=True)) / 2
     jaro = (matches / len_l + matches / len_r + (matches - transpositions) / matches) / 3
     prefix = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -257,8 +258,8 @@ class SalesforceResponses:
         obj = self.backend.sobject(request.args["sobject"])
         meta = self.backend.external_id_field(obj, request.args["field"])
         keys = [self._key_value(record, meta.name) for record in records]
-        repeated = {k.casefold() for k in keys if k and [x.casefold() for x in keys if x].count(
-            k.casefold()) > 1}
+        folded = Counter(k.casefold() for k in keys if k)
+        repeated = {k for k, n in folded.items() if n > 1}
         options = request.write_options()
 
         def upsert(record: dict[str, Any]) -> dict[str, Any]:
