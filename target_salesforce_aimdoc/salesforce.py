@@ -42,6 +42,7 @@ from target_salesforce_aimdoc.links import org_of
 LOGGER = logging.getLogger("target_salesforce_aimdoc.salesforce")
 COLLECTION_SIZE = 200
 COMPOSITE_HEAVY = 5  # query or collection subrequests per Composite call
+COMPOSITE_SUBREQUESTS = 25  # subrequests of any kind per Composite call
 MAX_SOQL_CHARS = 90_000  # in a Composite body: under the 100,000-character statement limit
 
 
@@ -344,7 +345,7 @@ class SalesforceClient:
         """
         if sobject not in self._describes:
             sf = self._sf()
-            org = f"{self.org_id or ''}@{sf.sf_instance}"
+            org = self._cache_org()
             cached = self.describe_cache.get(org, self.api_version, sobject)
             if cached is None:
                 cached = self.call("describe", lambda: getattr(sf, sobject).describe())
@@ -359,8 +360,7 @@ class SalesforceClient:
         be any sObject resource, describes included).
         """
         names = list(dict.fromkeys(sobjects))
-        sf = self._sf()
-        org = f"{self.org_id or ''}@{sf.sf_instance}"
+        org = self._cache_org()
         missing = []
         for name in names:
             cached = self._describes.get(name) or self.describe_cache.get(
@@ -372,15 +372,22 @@ class SalesforceClient:
         if len(missing) == 1:
             self.describe(missing[0])
         elif missing:
-            answers = self.composite(
-                [{"method": "GET", "url": f"{self._data_path}/sobjects/{name}/describe",
-                  "referenceId": f"d{number}"} for number, name in enumerate(missing)],
-                kind="describe")
+            answers = [answer for start in range(0, len(missing), COMPOSITE_SUBREQUESTS)
+                       for answer in self.composite(
+                           [{"method": "GET", "url": f"{self._data_path}/sobjects/{name}/describe",
+                             "referenceId": f"d{number}"} for number, name in
+                            enumerate(missing[start:start + COMPOSITE_SUBREQUESTS])],
+                           kind="describe")]
             for name, answer in zip(missing, answers, strict=True):
                 described = _describe_body(answer, name)
                 self.describe_cache.put(org, self.api_version, name, described)
                 self._describes[name] = described
         return {name: self._describes[name] for name in names}
+
+    def _cache_org(self) -> str:
+        """The org as the describe cache names it (logs in first if needed)."""
+        sf = self._sf()
+        return f"{self.org_id or ''}@{sf.sf_instance}"
 
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a query, following ``nextRecordsUrl`` (each page is one call)."""
